@@ -1,0 +1,53 @@
+# The two commands of the README are `make demo` and `make test`; everything else serves them.
+# Each target installs what it needs itself: a fresh clone needs Python 3.11+, Java 17+ and Maven.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test unit integration demo lint format bench broker-start broker-stop clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The test session starts the local Kafka broker (fetching it once from Maven Central) unless
+# one already answers on HUB_BOOTSTRAP_SERVERS, and stops it again if it started it.
+test: install
+	$(BIN)/python -m pytest
+
+unit: install
+	$(BIN)/python -m pytest tests/unit
+
+integration: install
+	$(BIN)/python -m pytest tests/integration
+
+demo: install
+	$(BIN)/hub demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+broker-start: install
+	$(BIN)/hub broker start
+
+broker-stop: install
+	$(BIN)/hub broker stop
+
+clean:
+	-$(BIN)/hub broker stop
+	rm -rf $(VENV) .hub .pytest_cache .ruff_cache .hypothesis

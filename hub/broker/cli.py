@@ -1,0 +1,92 @@
+"""``hub broker start|stop|status|logs``: the local single-node Kafka broker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.broker.local import BrokerError, LocalBroker
+from hub.settings import get_settings
+
+app = typer.Typer(
+    help="Run a local Apache Kafka broker (KRaft, one node) fetched from Maven Central."
+)
+
+Port = Annotated[int, typer.Option(help="Port of the PLAINTEXT listener on 127.0.0.1.")]
+DataDir = Annotated[Path | None, typer.Option(help="Kafka's log dir (default: <broker dir>/data).")]
+
+
+def _broker(port: int, data_dir: Path | None = None) -> LocalBroker:
+    return LocalBroker(home=get_settings().broker_dir, port=port, data_dir=data_dir)
+
+
+def _fail(error: BrokerError) -> typer.Exit:
+    cause, _, detail = str(error).partition("\n")
+    typer.secho(f"hub broker: {cause}", err=True, fg="red")
+    if detail:
+        typer.echo(detail, err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def start(
+    port: Port = 9092,
+    data_dir: DataDir = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 90.0,
+) -> None:
+    """Start the broker (fetching it on first use), or reuse one already running."""
+    broker = _broker(port, data_dir)
+    broker.start_timeout = timeout
+    try:
+        status = broker.start()
+    except BrokerError as error:
+        raise _fail(error) from None
+    typer.echo(f"broker running on {status.bootstrap} (pid {status.pid or '?'}): {status.note}")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the broker that `hub broker start` started from this broker dir (SIGTERM, wait)."""
+    try:
+        stopped = _broker(9092).stop()
+    except BrokerError as error:
+        raise _fail(error) from None
+    typer.echo("broker stopped" if stopped else "no broker started by hub is running")
+
+
+@app.command()
+def status(port: Port = 9092) -> None:
+    """Say whether a broker answers; exit 1 when none does."""
+    state = _broker(port).status()
+    if state.running:
+        owner = f"pid {state.pid}" if state.managed else "not started by hub"
+        typer.echo(f"running on {state.bootstrap} ({owner})")
+        return
+    typer.echo(f"not running on {state.bootstrap}" + (f": {state.note}" if state.note else ""))
+    raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+) -> None:
+    """Print the end of the broker's log."""
+    log = _broker(9092).log_dir / "server.log"
+    if not log.is_file():
+        typer.echo(f"no broker log at {log}", err=True)
+        raise typer.Exit(1)
+    with log.open(errors="replace") as handle:
+        for line in handle.readlines()[-lines:]:
+            typer.echo(line, nl=False)
+        while follow:
+            line = handle.readline()
+            if line:
+                typer.echo(line, nl=False)
+            else:
+                time.sleep(0.3)

@@ -1,0 +1,361 @@
+"""A local Apache Kafka broker (KRaft, one node) from Maven Central, for machines without Docker.
+
+Lifecycle: ``fetch`` the jars once with Maven (cached, offline afterwards), ``format`` storage on
+first start, run ``kafka.Kafka`` in the background with a bounded heap, and wait until a
+Metadata request succeeds. Every failure is a ``BrokerError`` whose first line says the cause.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+from hub.broker.probe import PortState, probe
+
+HOST = "127.0.0.1"
+MIN_JAVA = 17
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
+_MAIN_CLASS = "kafka.Kafka"
+
+
+class BrokerError(RuntimeError):
+    """The local broker cannot be fetched, started or stopped; the first line is the cause."""
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    bootstrap: str
+    pid: int | None = None
+    managed: bool = False  # started by `hub broker` (we have its pid), not someone else's
+    note: str = ""
+
+
+@dataclass
+class LocalBroker:
+    home: Path = Path(".hub/kafka")
+    port: int = 9092
+    controller_port: int | None = None
+    data_dir: Path | None = None
+    heap: str = "768m"
+    start_timeout: float = 90.0
+    deploy_dir: Path = DEPLOY_DIR
+    _process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).absolute()
+        self.controller_port = self.controller_port or self.port + 1
+        self.data_dir = Path(self.data_dir).absolute() if self.data_dir else self.home / "data"
+
+    # -- places -------------------------------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.home / "lib"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "config" / "server.properties"
+
+    # -- fetch --------------------------------------------------------------------------------
+    def fetch(self) -> Path:
+        """Resolve the broker's jars from Maven Central into ``lib/`` once; reuse them after."""
+        pom = self.deploy_dir / "pom.xml"
+        if not pom.is_file():
+            raise BrokerError(f"{pom} not found: run hub from a checkout of the project")
+        stamp = self.lib_dir / ".pom-sha256"
+        digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+        if stamp.is_file() and stamp.read_text() == digest:
+            return self.lib_dir
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise BrokerError(
+                "mvn not found: install Maven (e.g. apt-get install maven) to fetch the Kafka broker"
+            )
+        tmp = self.lib_dir.with_name("lib.partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        cmd = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={tmp}",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
+            lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "ERROR" in ln]
+            cause = lines[0] if lines else f"mvn exited with {result.returncode}"
+            raise BrokerError(f"fetching Kafka from Maven Central failed: {cause}")
+        shutil.rmtree(self.lib_dir, ignore_errors=True)
+        tmp.rename(self.lib_dir)
+        stamp.write_text(digest)
+        return self.lib_dir
+
+    # -- status -------------------------------------------------------------------------------
+    def _managed(self) -> tuple[int, int] | None:
+        """(pid, port) of the broker this home runs, if its process is alive."""
+        try:
+            pid, port = (int(part) for part in self.pid_file.read_text().split())
+        except (OSError, ValueError):
+            return None
+        return (pid, port) if _is_broker_process(pid) else None
+
+    def _managed_pid(self) -> int | None:
+        managed = self._managed()
+        return managed[0] if managed and managed[1] == self.port else None
+
+    def status(self) -> BrokerStatus:
+        pid = self._managed_pid()
+        state = probe(HOST, self.port)
+        if state is PortState.KAFKA:
+            return BrokerStatus(True, self.bootstrap, pid, managed=pid is not None)
+        if pid is not None:
+            return BrokerStatus(
+                False, self.bootstrap, pid, True, "process alive, not answering yet"
+            )
+        if state is PortState.OTHER:
+            return BrokerStatus(
+                False, self.bootstrap, note="port held by a program that is not Kafka"
+            )
+        return BrokerStatus(False, self.bootstrap)
+
+    # -- start --------------------------------------------------------------------------------
+    def start(self) -> BrokerStatus:
+        """Start the broker, or reuse one that already answers on the port."""
+        java = _java()
+        managed = self._managed()
+        if managed and managed[1] != self.port:
+            raise BrokerError(
+                f"the broker of {self.home} already runs on port {managed[1]} (pid {managed[0]}): "
+                f"use that port, or stop it first (hub broker stop)"
+            )
+        current = self.status()
+        if current.running:
+            note = (
+                "reused the running broker"
+                if current.managed
+                else "reused a broker not started by hub"
+            )
+            return BrokerStatus(True, self.bootstrap, current.pid, current.managed, note)
+        if current.pid is not None:  # ours, still starting
+            self._wait_ready(current.pid)
+            return BrokerStatus(
+                True, self.bootstrap, current.pid, True, "reused the starting broker"
+            )
+        for port in (self.port, self.controller_port):
+            if probe(HOST, port) is not PortState.FREE:
+                raise BrokerError(
+                    f"port {port} on {HOST} is in use by another program: stop it or choose "
+                    f"another port (hub broker start --port N)"
+                )
+        lib = self.fetch()
+        self._write_config()
+        self._ensure_formatted(java, lib)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        out = (self.log_dir / "broker.out").open("ab")
+        cmd = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms256m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.log_dir}",
+            f"-Dlog4j2.configurationFile={self.deploy_dir / 'log4j2.yaml'}",
+            "-cp",
+            f"{lib}/*",
+            _MAIN_CLASS,
+            str(self.config_file),
+        ]
+        # A session of its own: Ctrl-C in the terminal that started it does not kill the broker.
+        self._process = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        out.close()
+        self.pid_file.write_text(f"{self._process.pid} {self.port}")
+        self._wait_ready(self._process.pid)
+        return BrokerStatus(True, self.bootstrap, self._process.pid, True, "started")
+
+    def _write_config(self) -> None:
+        template = Template((self.deploy_dir / "server.properties").read_text())
+        self.config_file.parent.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(
+            template.substitute(
+                port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+            )
+        )
+
+    def _ensure_formatted(self, java: str, lib: Path) -> None:
+        data = self.data_dir
+        assert data is not None
+        meta = data / "meta.properties"
+        if meta.is_file():
+            text = meta.read_text(errors="replace")
+            if "cluster.id=" not in text or "node.id=" not in text:
+                raise BrokerError(
+                    f"data dir {data} is corrupt ({meta} lacks cluster.id/node.id): "
+                    "remove the folder to start afresh, or choose another --data-dir"
+                )
+            return
+        if data.exists() and any(data.iterdir()):
+            raise BrokerError(
+                f"data dir {data} is not a Kafka log dir (no meta.properties) but is not empty: "
+                "remove the folder to start afresh, or choose another --data-dir"
+            )
+        data.mkdir(parents=True, exist_ok=True)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cmd = [
+            java,
+            "-cp",
+            f"{lib}/*",
+            f"-Dlog4j2.configurationFile={self.deploy_dir / 'log4j2.yaml'}",
+            f"-Dkafka.logs.dir={self.log_dir}",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.config_file),
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            lines = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.strip()]
+            raise BrokerError(
+                f"formatting {data} failed: {lines[-1] if lines else result.returncode}"
+            )
+
+    def _wait_ready(self, pid: int) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if probe(HOST, self.port, timeout=1.0) is PortState.KAFKA:
+                return
+            if not _is_alive(pid):
+                self._reap()
+                raise BrokerError(
+                    f"the broker exited during start: {self._cause()}\n{self._tail()}"
+                )
+            time.sleep(0.25)
+        raise BrokerError(
+            f"the broker did not answer on {self.bootstrap} within {self.start_timeout:.0f} s: "
+            f"{self._cause()}\n{self._tail()}"
+        )
+
+    # -- stop ---------------------------------------------------------------------------------
+    def stop(self, timeout: float = 60.0) -> bool:
+        """SIGTERM the broker this home runs (whatever its port) and wait; True if one was stopped."""
+        managed = self._managed()
+        if managed is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        pid = managed[0]
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_alive(pid) and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.1)
+        if _is_alive(pid):  # a clean shutdown takes seconds; past the timeout, stop it hard
+            os.kill(pid, signal.SIGKILL)
+            while _is_alive(pid):
+                self._reap()
+                time.sleep(0.05)
+        self._reap()
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _reap(self) -> None:
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+
+    # -- logs ---------------------------------------------------------------------------------
+    def log_files(self) -> list[Path]:
+        return [
+            p for p in (self.log_dir / "broker.out", self.log_dir / "server.log") if p.is_file()
+        ]
+
+    def _tail(self, lines: int = 20) -> str:
+        out = []
+        for path in self.log_files():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            if tail:
+                out.append(f"--- last lines of {path} ---")
+                out.extend(tail)
+        return "\n".join(out) if out else f"(no broker log in {self.log_dir})"
+
+    def _cause(self) -> str:
+        """The most telling line of the logs: the last ERROR or exception message."""
+        candidates: list[str] = []
+        for path in self.log_files():
+            for line in path.read_text(errors="replace").splitlines():
+                if re.search(r"\b(ERROR|FATAL)\b|Exception:|Error:", line):
+                    candidates.append(line.strip())
+        if not candidates:
+            return "no error in the broker log"
+        return re.sub(r"^\[[^\]]*\]\s*", "", candidates[-1])[:300]
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise BrokerError(
+            f"java not found: install Java {MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless)"
+        )
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if match:
+        major = int(match.group(1))
+        if major == 1 and match.group(2):  # "1.8" style
+            major = int(match.group(2))
+        if major < MIN_JAVA:
+            raise BrokerError(f"java {major} found at {java}: Kafka 4 needs Java {MIN_JAVA}+")
+    return java
+
+
+def _is_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _is_broker_process(pid: int) -> bool:
+    """The pid is alive and runs kafka.Kafka (a pid file can outlive its process)."""
+    if not _is_alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc: trust the pid file
+    return _MAIN_CLASS.encode() in cmdline

@@ -1,0 +1,56 @@
+"""``hub``: the command line of the Datendrehscheibe. Each area mounts its own sub-app."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.broker.cli import app as broker_app
+from hub.logs import configure_logging
+from hub.settings import SettingsError, get_settings
+
+app = typer.Typer(
+    help="Datendrehscheibe: the city of Hamm's data-sharing hub.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(broker_app, name="broker")
+
+
+def _mount_optional(module: str, name: str) -> None:
+    """Mount a sub-app whose package may not be installed in a trimmed deployment."""
+    try:
+        sub = __import__(module, fromlist=["app"]).app
+    except ModuleNotFoundError as error:
+        if error.name and module.startswith(error.name):
+            return
+        raise
+    app.add_typer(sub, name=name)
+
+
+for _module, _name in (
+    ("hub.schemas.cli", "schemas"),
+    ("hub.registry.cli", "registry"),
+    ("hub.agreements.cli", "agreements"),
+):
+    _mount_optional(_module, _name)
+
+
+@app.callback()
+def main() -> None:
+    """Read settings once, so a bad HUB_* variable fails here with its name."""
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        typer.secho(f"hub: {error}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+
+
+@app.command()
+def demo(
+    keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
+) -> None:
+    """Start the local broker, publish a sample event, read it back and say what happened."""
+    from hub.demo import run_demo
+
+    raise typer.Exit(run_demo(keep_broker=keep_broker))

@@ -1,0 +1,51 @@
+"""Shared fixtures. Integration tests get a real Kafka broker: reused when one already answers,
+otherwise started (fetched from Maven Central on first use) and stopped after the session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.broker.local import HOST, LocalBroker
+from hub.broker.probe import PortState, probe
+from hub.settings import get_settings
+
+INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a running broker (HUB_BOOTSTRAP_SERVERS, default 127.0.0.1:9092)."""
+    settings = get_settings()
+    first = settings.bootstrap_servers.split(",")[0]
+    host, port = first.rsplit(":", 1)
+    if probe(host, int(port)) is PortState.KAFKA:
+        yield settings.bootstrap_servers
+        return
+    if host not in (HOST, "localhost"):
+        pytest.fail(f"no Kafka broker answers on {first} and it is not local: cannot start one")
+    broker = LocalBroker(home=settings.broker_dir, port=int(port))
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def unique_topic() -> Callable[[str], str]:
+    """Fresh topic names, so tests never see each other's records."""
+
+    def make(prefix: str = "test") -> str:
+        return f"test.{prefix}.{uuid.uuid4().hex[:10]}"
+
+    return make

@@ -1,0 +1,76 @@
+"""`hub broker start|status|stop` on a port of its own: an independent client sees the broker,
+and after stop no broker process is left."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+
+from hub.settings import get_settings
+
+HUB = [sys.executable, "-m", "hub"]
+
+
+def free_port_pair() -> int:
+    while True:
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        with socket.socket() as b:
+            try:
+                b.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
+def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(HUB + args, env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_broker_lifecycle(tmp_path: Path):
+    home = tmp_path / "kafka"
+    home.mkdir()
+    shared_lib = get_settings().broker_dir.absolute() / "lib"
+    if shared_lib.is_dir():  # the jars are already fetched: do not fetch twice
+        (home / "lib").symlink_to(shared_lib)
+    env = {**os.environ, "HUB_BROKER_DIR": str(home), "HUB_LOG_FORMAT": "text"}
+    port = free_port_pair()
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        started = run(["broker", "start", "--port", str(port)], env)
+        assert started.returncode == 0, started.stderr
+        assert "started" in started.stdout
+        again = run(["broker", "start", "--port", str(port)], env)
+        assert "reused" in again.stdout
+        assert run(["broker", "status", "--port", str(port)], env).returncode == 0
+
+        topic = f"test.cli.{uuid.uuid4().hex[:8]}"
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce(topic, b"hello from Hamm")
+        assert producer.flush(30) == 0
+        consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "cli", "auto.offset.reset": "earliest"}
+        )
+        consumer.subscribe([topic])
+        values = []
+        for _ in range(30):
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() is None:
+                values.append(msg.value())
+                break
+        consumer.close()
+        assert values == [b"hello from Hamm"]
+        pid = int((home / "broker.pid").read_text().split()[0])
+    finally:
+        stopped = run(["broker", "stop"], env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    status = run(["broker", "status", "--port", str(port)], env)
+    assert status.returncode == 1 and "not running" in status.stdout

@@ -1,0 +1,116 @@
+"""Broken setups give a one-line cause, not a stack trace (no broker needed for these)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+
+from hub.broker import local
+from hub.broker.local import BrokerError, LocalBroker
+from hub.broker.probe import PortState, brokers_in_response, metadata_request, probe
+
+
+def test_metadata_request_is_framed():
+    frame = metadata_request()
+    (size,) = struct.unpack_from(">i", frame)
+    assert size == len(frame) - 4
+    api_key, version = struct.unpack_from(">hh", frame, 4)
+    assert (api_key, version) == (3, 4)
+
+
+def test_response_parsing():
+    good = struct.pack(">iii", 0x48414D4D, 0, 1) + b"rest"
+    assert brokers_in_response(good) == 1
+    with pytest.raises(ValueError):
+        brokers_in_response(struct.pack(">iii", 7, 0, 1))
+    with pytest.raises(ValueError):
+        brokers_in_response(b"HTTP/1.1")
+
+
+@pytest.fixture
+def listening_socket():
+    """A port held by something that is not Kafka."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_probe_free_port():
+    assert probe("127.0.0.1", free_port()) is PortState.FREE
+
+
+def test_probe_other_program(listening_socket):
+    assert probe("127.0.0.1", listening_socket, timeout=0.5) is PortState.OTHER
+
+
+def test_port_taken_is_one_line(tmp_path, listening_socket):
+    broker = LocalBroker(home=tmp_path, port=listening_socket)
+    with pytest.raises(BrokerError) as err:
+        broker.start()
+    assert "in use by another program" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_java(tmp_path, monkeypatch):
+    monkeypatch.setattr(local.shutil, "which", lambda name: None)
+    with pytest.raises(BrokerError, match=r"^java not found: install Java 17\+"):
+        LocalBroker(home=tmp_path, port=free_port()).start()
+
+
+def test_missing_mvn(tmp_path, monkeypatch):
+    monkeypatch.setattr(local.shutil, "which", lambda name: None)
+    with pytest.raises(BrokerError, match=r"^mvn not found: install Maven"):
+        LocalBroker(home=tmp_path, port=free_port()).fetch()
+
+
+def test_old_java_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(local.shutil, "which", lambda name: "/usr/bin/" + name)
+
+    class Done:
+        returncode, stdout, stderr = 0, "", 'openjdk version "11.0.2" 2019-01-15'
+
+    monkeypatch.setattr(local.subprocess, "run", lambda *a, **k: Done())
+    with pytest.raises(BrokerError, match=r"java 11 found .* needs Java 17"):
+        LocalBroker(home=tmp_path, port=free_port()).start()
+
+
+def test_data_dir_not_kafka_but_not_empty(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "notes.txt").write_text("not kafka")
+    broker = LocalBroker(home=tmp_path, data_dir=data)
+    with pytest.raises(BrokerError, match="is not a Kafka log dir"):
+        broker._ensure_formatted("java", tmp_path)
+
+
+def test_corrupt_meta_properties(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "meta.properties").write_text("garbage")
+    broker = LocalBroker(home=tmp_path, data_dir=data)
+    with pytest.raises(BrokerError, match="is corrupt"):
+        broker._ensure_formatted("java", tmp_path)
+
+
+def test_missing_pom(tmp_path):
+    broker = LocalBroker(home=tmp_path, deploy_dir=tmp_path / "nowhere")
+    with pytest.raises(BrokerError, match=r"pom.xml not found"):
+        broker.fetch()
+
+
+def test_stale_pid_file_is_not_a_broker(tmp_path):
+    broker = LocalBroker(home=tmp_path, port=free_port())
+    broker.pid_file.write_text(f"999999 {broker.port}")
+    assert broker.status().running is False
+    assert broker.stop() is False
+    assert not broker.pid_file.exists()
