@@ -1,0 +1,268 @@
+"""Caching client of a Confluent-compatible schema registry (the hub's own, or Confluent's).
+
+Speaks Confluent's REST API with httpx. Schemas by id never change, so they are cached forever;
+ids of (subject, schema) pairs are cached after register/lookup. ``RegistryClient`` is
+synchronous, ``AsyncRegistryClient`` the same API for asyncio services; both share the request
+and response handling below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+_HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": f"{CONTENT_TYPE}, application/json"}
+
+
+class RegistryError(Exception):
+    """The registry answered with an error (or could not be reached: status 0)."""
+
+    def __init__(self, status: int, error_code: int, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status}, error code {error_code})")
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RegisteredSchema:
+    """A schema as registered under a subject."""
+
+    subject: str
+    version: int
+    id: int
+    schema: str
+    schema_type: str = "AVRO"
+
+
+@dataclass(frozen=True)
+class CompatibilityResult:
+    is_compatible: bool
+    messages: tuple[str, ...] = ()
+
+
+def schema_text(schema: str | Mapping[str, Any] | list[Any]) -> str:
+    """The schema as the JSON string the REST API carries."""
+    if isinstance(schema, str):
+        return schema
+    return orjson.dumps(schema).decode()
+
+
+def _path(*parts: str | int) -> str:
+    return "/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+def _check(response: httpx.Response) -> Any:
+    if response.status_code < 400:
+        return orjson.loads(response.content) if response.content else None
+    try:
+        body = orjson.loads(response.content)
+        code, message = int(body.get("error_code", response.status_code)), body.get("message", "")
+    except (orjson.JSONDecodeError, AttributeError, ValueError):
+        code, message = response.status_code, response.text[:200]
+    raise RegistryError(response.status_code, code, message or response.reason_phrase)
+
+
+def _registered(body: Mapping[str, Any]) -> RegisteredSchema:
+    return RegisteredSchema(
+        subject=body["subject"],
+        version=int(body["version"]),
+        id=int(body["id"]),
+        schema=body["schema"],
+        schema_type=body.get("schemaType", "AVRO"),
+    )
+
+
+def _register_request(subject: str, schema: str, normalize: bool) -> tuple[str, str, dict, dict]:
+    """(method, path, body, params) of a registration; shared by both clients."""
+    params = {"normalize": "true"} if normalize else {}
+    return "POST", _path("subjects", subject, "versions"), {"schema": schema}, params
+
+
+def _lookup_request(subject: str, schema: str, deleted: bool) -> tuple[str, str, dict, dict]:
+    params = {"deleted": "true"} if deleted else {}
+    return "POST", _path("subjects", subject), {"schema": schema}, params
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.schemas: dict[int, str] = {}
+        self.ids: dict[tuple[str, str], int] = {}
+
+
+class RegistryClient:
+    """Synchronous caching registry client. ``with RegistryClient(url) as client: ...``."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, client: httpx.Client | None = None):
+        self.url = url.rstrip("/")
+        self._http = client or httpx.Client(base_url=self.url, timeout=timeout, headers=_HEADERS)
+        self._cache = _Cache()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
+        try:
+            response = self._http.request(
+                method, path, content=None if body is None else orjson.dumps(body), params=params
+            )
+        except httpx.HTTPError as exc:
+            raise RegistryError(0, 0, f"registry {self.url} unreachable: {exc}") from exc
+        return _check(response)
+
+    def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
+        """Register ``schema`` under ``subject`` (or find it registered); returns its id."""
+        text = schema_text(schema)
+        cached = self._cache.ids.get((subject, text))
+        if cached is not None:
+            return cached
+        schema_id = int(self._call(*_register_request(subject, text, normalize))["id"])
+        self._cache.ids[(subject, text)] = schema_id
+        self._cache.schemas.setdefault(schema_id, text)
+        return schema_id
+
+    def lookup(self, subject: str, schema: Any, *, deleted: bool = False) -> RegisteredSchema:
+        """The registration of ``schema`` under ``subject``; RegistryError 40401/40403 if none."""
+        text = schema_text(schema)
+        found = _registered(self._call(*_lookup_request(subject, text, deleted)))
+        self._cache.ids[(subject, text)] = found.id
+        return found
+
+    def schema_by_id(self, schema_id: int) -> str:
+        """The schema string of a global id (cached forever: ids are immutable)."""
+        cached = self._cache.schemas.get(schema_id)
+        if cached is None:
+            cached = self._call("GET", _path("schemas", "ids", schema_id))["schema"]
+            self._cache.schemas[schema_id] = cached
+        return cached
+
+    def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
+        """A version of ``subject`` (``"latest"`` by default)."""
+        return _registered(self._call("GET", _path("subjects", subject, "versions", version)))
+
+    def latest(self, subject: str) -> RegisteredSchema:
+        return self.version(subject, "latest")
+
+    def subjects(self) -> list[str]:
+        return self._call("GET", "/subjects")
+
+    def versions(self, subject: str) -> list[int]:
+        return self._call("GET", _path("subjects", subject, "versions"))
+
+    def compatibility(self, subject: str | None = None) -> str:
+        """Compatibility level of ``subject`` (falling back to global) or the global one."""
+        path = "/config" if subject is None else _path("config", subject)
+        params = None if subject is None else {"defaultToGlobal": "true"}
+        return self._call("GET", path, params=params)["compatibilityLevel"]
+
+    def subject_compatibility(self, subject: str) -> str | None:
+        """The level configured for ``subject`` itself; None if it has none (40408)."""
+        try:
+            return self._call("GET", _path("config", subject))["compatibilityLevel"]
+        except RegistryError as exc:
+            if exc.error_code == 40408:
+                return None
+            raise
+
+    def set_compatibility(self, level: str, subject: str | None = None) -> str:
+        path = "/config" if subject is None else _path("config", subject)
+        return self._call("PUT", path, {"compatibility": level})["compatibility"]
+
+    def test_compatibility(
+        self, subject: str, schema: Any, version: int | str = "latest"
+    ) -> CompatibilityResult:
+        body = self._call(
+            "POST",
+            _path("compatibility", "subjects", subject, "versions", version),
+            {"schema": schema_text(schema)},
+            {"verbose": "true"},
+        )
+        return CompatibilityResult(body["is_compatible"], tuple(body.get("messages") or ()))
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        params = {"permanent": "true"} if permanent else None
+        return self._call("DELETE", _path("subjects", subject), params=params)
+
+
+class AsyncRegistryClient:
+    """The asyncio twin of ``RegistryClient`` for services: register, lookup, schema_by_id,
+    version/latest, subjects, set_compatibility (awaitable, same caching)."""
+
+    def __init__(
+        self, url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._http = client or httpx.AsyncClient(
+            base_url=self.url, timeout=timeout, headers=_HEADERS
+        )
+        self._cache = _Cache()
+
+    async def __aenter__(self) -> AsyncRegistryClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
+        try:
+            response = await self._http.request(
+                method, path, content=None if body is None else orjson.dumps(body), params=params
+            )
+        except httpx.HTTPError as exc:
+            raise RegistryError(0, 0, f"registry {self.url} unreachable: {exc}") from exc
+        return _check(response)
+
+    async def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
+        text = schema_text(schema)
+        cached = self._cache.ids.get((subject, text))
+        if cached is not None:
+            return cached
+        schema_id = int((await self._call(*_register_request(subject, text, normalize)))["id"])
+        self._cache.ids[(subject, text)] = schema_id
+        self._cache.schemas.setdefault(schema_id, text)
+        return schema_id
+
+    async def lookup(self, subject: str, schema: Any, *, deleted: bool = False) -> RegisteredSchema:
+        text = schema_text(schema)
+        found = _registered(await self._call(*_lookup_request(subject, text, deleted)))
+        self._cache.ids[(subject, text)] = found.id
+        return found
+
+    async def schema_by_id(self, schema_id: int) -> str:
+        cached = self._cache.schemas.get(schema_id)
+        if cached is None:
+            cached = (await self._call("GET", _path("schemas", "ids", schema_id)))["schema"]
+            self._cache.schemas[schema_id] = cached
+        return cached
+
+    def cached_schema(self, schema_id: int) -> str | None:
+        """The schema of ``schema_id`` if already fetched (for a sync ``AvroSerde`` source)."""
+        return self._cache.schemas.get(schema_id)
+
+    async def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
+        return _registered(await self._call("GET", _path("subjects", subject, "versions", version)))
+
+    async def latest(self, subject: str) -> RegisteredSchema:
+        return await self.version(subject, "latest")
+
+    async def subjects(self) -> list[str]:
+        return await self._call("GET", "/subjects")
+
+    async def set_compatibility(self, level: str, subject: str | None = None) -> str:
+        path = "/config" if subject is None else _path("config", subject)
+        return (await self._call("PUT", path, {"compatibility": level}))["compatibility"]
