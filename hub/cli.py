@@ -16,10 +16,10 @@ app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 
 
-def _mount_optional(module: str, name: str) -> None:
+def _mount_optional(module: str, name: str, attr: str = "app") -> None:
     """Mount a sub-app whose package may not be installed in a trimmed deployment."""
     try:
-        sub = __import__(module, fromlist=["app"]).app
+        sub = getattr(__import__(module, fromlist=[attr]), attr)
     except ModuleNotFoundError as error:
         if error.name and module.startswith(error.name):
             return
@@ -27,12 +27,15 @@ def _mount_optional(module: str, name: str) -> None:
     app.add_typer(sub, name=name)
 
 
-for _module, _name in (
-    ("hub.schemas.cli", "schemas"),
-    ("hub.registry.cli", "registry"),
-    ("hub.agreements.cli", "agreements"),
+for _module, _name, _attr in (
+    ("hub.schemas.cli", "schemas", "app"),
+    ("hub.registry.cli", "registry", "app"),
+    ("hub.agreements.cli", "agreements", "app"),
+    ("consumers.router.cli", "router", "app"),
+    ("consumers.router.cli", "dlq", "dlq_app"),
+    ("consumers.audit.cli", "audit", "app"),
 ):
-    _mount_optional(_module, _name)
+    _mount_optional(_module, _name, _attr)
 
 
 @app.callback()

@@ -34,7 +34,23 @@ class Settings(BaseSettings):
     broker_dir: Path = Path(".hub/kafka")
     """Where the local broker keeps its jars, config, data, pid file and logs."""
     secret_file: Path | None = None
-    """File holding the master secret from which per-agreement pseudonymization keys derive."""
+    """File holding the master secret from which per-agreement pseudonymization keys derive.
+    Unset: a random secret is created once under ``.hub/secret`` (fine for a demo, not for
+    production, where the secret must be backed up: losing it breaks every pseudonym)."""
+    schemas_dir: Path = Path("schemas")
+    """The Avro contracts (schemas as code)."""
+    catalog_dir: Path = Path("catalog")
+    """Agreements (``agreements/``), topic settings and department principals."""
+    router_group: str = "hub-router"
+    """Consumer group of the router; every router instance joins it."""
+    router_instance: str = "0"
+    """Stable, unique name of this router instance: its transactional id is
+    ``<router_group>-<router_instance>``, so a restarted instance fences its own zombie."""
+    router_metrics_port: int = 9101
+    metrics_host: str = "127.0.0.1"
+    """Where services serve /metrics; 0.0.0.0 in a container so Prometheus can scrape."""
+    dlq_topic: str = "hub.dlq"
+    audit_topic: str = "hub.audit"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

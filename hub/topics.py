@@ -1,13 +1,16 @@
-"""Create the topics a service needs before it uses them (idempotent)."""
+"""Topics: create what a service needs before it uses it (idempotent), read a log to its end."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import ConsumerRecord
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,43 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec | str]) -> lis
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def read_snapshot(
+    bootstrap: str, topic: str, *, isolation_level: str = "read_committed", wait: float = 10.0
+) -> list[ConsumerRecord]:
+    """Every record of ``topic`` from the beginning to its end as of now (no consumer group).
+
+    For readers of the hub's own logs (DLQ, audit): a bounded read that ends, not a stream.
+    """
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level=isolation_level,
+    )
+    await consumer.start()
+    try:
+        # Without a group, the consumer takes every partition once it has the topic's metadata.
+        deadline = asyncio.get_running_loop().time() + wait
+        while not consumer.assignment():
+            if asyncio.get_running_loop().time() > deadline:
+                return []  # no such topic: nothing to read
+            await asyncio.sleep(0.05)
+        assigned = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*assigned)
+        # With read_committed the end is the last stable offset: what a reader can ever see now.
+        ends = await consumer.end_offsets(assigned)
+        records: list[ConsumerRecord] = []
+        pending = {tp for tp in assigned if ends[tp] > await consumer.position(tp)}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for messages in batch.values():
+                records.extend(messages)
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()

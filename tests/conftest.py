@@ -41,6 +41,16 @@ def kafka_bootstrap() -> Iterator[str]:
         broker.stop()
 
 
+@pytest.fixture(scope="session")
+def registry_url(kafka_bootstrap: str) -> Iterator[str]:
+    """A hub schema registry for the session, on its own fresh ``_schemas`` topic, in a thread
+    of its own (so blocking clients such as confluent-kafka's work from any test)."""
+    from hub.registry.server import RegistryThread
+
+    with RegistryThread(kafka_bootstrap, topic=f"_schemas-test-{uuid.uuid4().hex[:8]}") as srv:
+        yield srv.url
+
+
 @pytest.fixture
 def unique_topic() -> Callable[[str], str]:
     """Fresh topic names, so tests never see each other's records."""

@@ -1,0 +1,375 @@
+"""Router throughput, delivery lag and memory on the local broker. Prints one JSON object.
+
+    .venv/bin/python bench/router.py [--events 100000] [--lag-seconds 20] [--rss-events 1000000]
+
+1. passthrough: plain aiokafka consume → produce of the same bytes, one transaction a batch
+   (the floor any router pays: fetch, send, commit);
+2. router: the same events through the router with 3 agreements on the topic (decode once,
+   3 × filter/transform/encode, 3 deliveries an event, audit, one transaction a batch);
+3. lag: events produced at half the router's measured rate while it runs; a read_committed
+   subscriber measures event time (ce_time) → the moment it can read the delivery;
+4. rss: `hub router run` as its own process over --rss-events events, RSS sampled each second.
+
+Targets (issue 4): router >= 0.5 × passthrough; p99 lag <= 250 ms at half the maximum rate;
+RSS flat and < 300 MB over 1M events. Uses HUB_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and
+starts its own registry unless HUB_REGISTRY_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from consumers.router.service import Router, RouterConfig  # noqa: E402
+from hub.serde import AsyncRegistryClient, AvroSerde  # noqa: E402
+from hub.topics import TopicSpec, ensure_topics  # noqa: E402
+
+SECRET = b"bench-master-secret-0123456789abcdef"
+AGREEMENTS = {
+    "ordnungsamt": """\
+id: {dept}-ordnungsamt
+subscriber: ordnungsamt
+source: {source}
+purpose: Zustellung von Bescheiden an die aktuelle Anschrift
+legal_basis: "§ 34 Abs. 1 BMG"
+valid_until: 2099-12-31
+where: {{new_address.city: {{eq: Hamm}}}}
+fields:
+  resident_id: pseudonymize
+  birth_date: {{generalize: year}}
+  new_address.postcode: keep
+  new_address.city: keep
+  moved_at: {{truncate: day}}
+""",
+    "statistik": """\
+id: {dept}-statistik
+subscriber: statistik
+source: {source}
+purpose: Wanderungsstatistik
+legal_basis: "§ 4 Abs. 1 StatG NRW"
+valid_until: 2099-12-31
+fields:
+  resident_id: pseudonymize
+  birth_date: {{age_band: 10}}
+  new_address.postcode: {{postcode_prefix: 3}}
+  old_address.postcode: {{postcode_prefix: 3}}
+  residence_type: keep
+""",
+    "jobcenter": """\
+id: {dept}-jobcenter
+subscriber: jobcenter
+source: {source}
+purpose: Zuständigkeitsprüfung nach Umzug
+legal_basis: "§ 36 SGB II"
+valid_until: 2099-12-31
+key: {{mask: 4}}
+fields:
+  resident_id: {{mask: 4}}
+  moved_at: {{date_shift: 14}}
+  new_address.postcode: keep
+""",
+}
+
+
+def resident(i: int, occurred_at: datetime) -> dict:
+    return {
+        "resident_id": f"R-{i:09d}",
+        "occurred_at": occurred_at,
+        "moved_at": occurred_at - timedelta(days=3),
+        "birth_date": date(1940 + i % 60, 1 + i % 12, 1 + i % 28),
+        "old_address": {"street": "Weststraße", "house_number": str(i % 200), "postcode": "59065", "city": "Hamm"},
+        "new_address": {"street": "Oststraße", "house_number": str(i % 150), "postcode": "59063", "city": "Hamm" if i % 10 else "Unna"},
+        "residence_type": "MAIN",
+    }  # fmt: skip
+
+
+class World:
+    def __init__(self, bootstrap: str, registry_url: str, root: Path) -> None:
+        self.bootstrap, self.registry_url, self.root = bootstrap, registry_url, root
+        self.dept = "bench" + uuid.uuid4().hex[:8]
+        self.source = f"{self.dept}.resident.moved"
+        schema_dir = root / "schemas" / self.dept / "resident.moved"
+        schema_dir.mkdir(parents=True)
+        shutil.copy(REPO / "schemas/buergeramt/resident.moved/v1.avsc", schema_dir / "v1.avsc")
+        self.schema = json.loads((schema_dir / "v1.avsc").read_text())
+        agreements = root / "catalog" / "agreements"
+        agreements.mkdir(parents=True)
+        for name, text in AGREEMENTS.items():
+            (agreements / f"{name}.yaml").write_text(
+                text.format(dept=self.dept, source=self.source)
+            )
+
+    def config(self, group: str) -> RouterConfig:
+        return RouterConfig(
+            bootstrap=self.bootstrap,
+            registry_url=self.registry_url,
+            agreements_dir=self.root / "catalog" / "agreements",
+            schemas_dir=self.root / "schemas",
+            group=group,
+            dlq_topic=f"{self.dept}.dlq",
+            audit_topic=f"{self.dept}.audit",
+        )
+
+    def env(self, group: str) -> dict:
+        secret = self.root / "secret"
+        secret.write_bytes(SECRET)
+        return {
+            **os.environ,
+            "HUB_BOOTSTRAP_SERVERS": self.bootstrap,
+            "HUB_REGISTRY_URL": self.registry_url,
+            "HUB_CATALOG_DIR": str(self.root / "catalog"),
+            "HUB_SCHEMAS_DIR": str(self.root / "schemas"),
+            "HUB_ROUTER_GROUP": group,
+            "HUB_DLQ_TOPIC": f"{self.dept}.dlq",
+            "HUB_AUDIT_TOPIC": f"{self.dept}.audit",
+            "HUB_ROUTER_METRICS_PORT": "0",
+            "HUB_SECRET_FILE": str(secret),
+            "HUB_LOG_LEVEL": "WARNING",
+        }
+
+    async def produce(self, first: int, count: int, rate: float | None = None) -> None:
+        """Produce ``count`` events (as fast as possible, or paced at ``rate``/s)."""
+        registry = AsyncRegistryClient(self.registry_url)
+        schema_id = await registry.register(f"{self.source}-value", self.schema)
+        await registry.aclose()
+        serde = AvroSerde()
+        serde.add_schema(schema_id, self.schema)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, linger_ms=5, max_batch_size=512 * 1024
+        )
+        await producer.start()
+        started = time.perf_counter()
+        try:
+            for n, i in enumerate(range(first, first + count)):
+                now = datetime.now(UTC)
+                await producer.send(
+                    self.source,
+                    serde.encode(schema_id, resident(i, now)),
+                    key=f"R-{i:09d}".encode(),
+                    headers=[("ce_time", now.isoformat().encode()), ("ce_id", str(i).encode())],
+                )
+                if rate and n % 50 == 0:
+                    ahead = n / rate - (time.perf_counter() - started)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+
+async def passthrough(world: World, events: int) -> float:
+    """Events/s of the bare consume → produce loop, transactional like the router."""
+    out = world.dept + ".passthrough"
+    await ensure_topics(world.bootstrap, [out])
+    group = f"{world.dept}-passthrough"
+    consumer = AIOKafkaConsumer(
+        world.source, bootstrap_servers=world.bootstrap, group_id=group,
+        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=world.bootstrap, transactional_id=group, linger_ms=5,
+        max_batch_size=512 * 1024,
+    )  # fmt: skip
+    await consumer.start()
+    await producer.start()
+    seen, started = 0, None
+    try:
+        while seen < events:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            if not batch:
+                continue
+            started = started or time.perf_counter()
+            async with producer.transaction():
+                for records in batch.values():
+                    for r in records:
+                        await producer.send(
+                            out, r.value, key=r.key, headers=list(r.headers), partition=0
+                        )
+                    seen += len(records)
+                offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                await producer.send_offsets_to_transaction(offsets, group)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def through_router(world: World, events: int) -> tuple[float, int]:
+    """Events/s through the router (time from its first batch to the commit of the last)."""
+    from consumers.router import metrics
+
+    router = Router(world.config(f"{world.dept}-router"), SECRET)
+    counter = metrics.EVENTS_IN.labels(world.source)
+    base = counter._value.get()
+    async with router:
+        task = asyncio.create_task(router.run())
+        while router.committed_batches == 0:
+            await asyncio.sleep(0.001)
+        started = time.perf_counter()
+        first = counter._value.get() - base
+        while counter._value.get() - base < events:
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        router.stop()
+        await task
+        delivered = sum(
+            metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() for name in AGREEMENTS
+        )
+    return (events - first) / elapsed, int(delivered)
+
+
+async def lag(world: World, rate: float, seconds: float) -> dict:
+    """p50/p99 of event time → readable delivery, at ``rate`` events/s."""
+    router = Router(world.config(f"{world.dept}-lag"), SECRET)
+    topic = f"deliver.statistik.{world.source}"
+    lags: list[float] = []
+    async with router:
+        # The lag group starts where the earlier runs left the topic: skip to its end.
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=world.bootstrap, isolation_level="read_committed",
+            auto_offset_reset="latest", group_id=f"{world.dept}-lag-reader",
+        )  # fmt: skip
+        await consumer.start()
+        await consumer.seek_to_end()
+        run = asyncio.create_task(router.run())
+        # Let the router's group skip past the earlier runs' backlog first.
+        await asyncio.sleep(3)
+        await consumer.getmany(timeout_ms=100)
+        producing = asyncio.create_task(world.produce(10_000_000, int(rate * seconds), rate))
+        while not producing.done() or len(lags) < int(rate * seconds) * 0.9:
+            batch = await consumer.getmany(timeout_ms=500)
+            now = time.time()
+            for records in batch.values():
+                for r in records:
+                    sent = datetime.fromisoformat(dict(r.headers)["ce_time"].decode()).timestamp()
+                    lags.append(now - sent)
+            if producing.done() and not batch:
+                break
+        await producing
+        await consumer.stop()
+        router.stop()
+        await run
+    lags.sort()
+    return {
+        "rate_events_per_s": round(rate),
+        "measured_deliveries": len(lags),
+        "p50_ms": round(statistics.median(lags) * 1000, 1),
+        "p99_ms": round(lags[int(len(lags) * 0.99) - 1] * 1000, 1),
+        "max_ms": round(lags[-1] * 1000, 1),
+    }
+
+
+async def rss(world: World, events: int) -> dict:
+    """`hub router run` in its own process over ``events`` events; its RSS every second."""
+    group = f"{world.dept}-rss"
+    producing = asyncio.create_task(world.produce(20_000_000, events))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "router", "run"], env=world.env(group), cwd=world.root
+    )
+    samples: list[float] = []
+    target = f"deliver.statistik.{world.source}"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=world.bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        from aiokafka import TopicPartition
+
+        tp = TopicPartition(world.source, 0)
+        total_needed = None
+        started = time.perf_counter()
+        while time.perf_counter() - started < 1800:
+            await asyncio.sleep(1)
+            samples.append(_rss_mb(proc.pid))
+            if producing.done() and total_needed is None:
+                total_needed = (await consumer.end_offsets([tp]))[tp]
+            committed = await consumer.committed(tp) or 0
+            if total_needed is not None and committed >= total_needed:
+                break
+        elapsed = time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        proc.terminate()
+        proc.wait(60)
+    del target
+    tenth = max(1, len(samples) // 10)
+    return {
+        "events": events,
+        "seconds": round(elapsed, 1),
+        "rss_mb_first_10pct_max": round(max(samples[:tenth]), 1),
+        "rss_mb_last_10pct_max": round(max(samples[-tenth:]), 1),
+        "rss_mb_max": round(max(samples), 1),
+        "samples": len(samples),
+    }
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def main(args: argparse.Namespace) -> dict:
+    bootstrap = os.environ.get("HUB_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    registry_url = os.environ.get("HUB_REGISTRY_URL")
+    thread = None
+    if not registry_url:
+        from hub.registry.server import RegistryThread
+
+        thread = RegistryThread(bootstrap, topic=f"_schemas-bench-{uuid.uuid4().hex[:8]}")
+        thread.__enter__()
+        registry_url = thread.url
+    root = Path(tempfile.mkdtemp(prefix="bench-router-"))
+    try:
+        world = World(bootstrap, registry_url, root)
+        await ensure_topics(bootstrap, [TopicSpec(world.source)])
+        await world.produce(0, args.events)
+        base = await passthrough(world, args.events)
+        routed, delivered = await through_router(world, args.events)
+        result = {
+            "benchmark": "router",
+            "events": args.events,
+            "agreements_on_topic": len(AGREEMENTS),
+            "passthrough_events_per_s": round(base),
+            "router_events_per_s": round(routed),
+            "router_deliveries_per_s": round(routed * delivered / args.events),
+            "ratio_router_to_passthrough": round(routed / base, 3),
+            "target_ratio": 0.5,
+        }
+        if args.lag_seconds:
+            result["lag_at_half_rate"] = await lag(world, routed / 2, args.lag_seconds)
+            result["target_p99_ms"] = 250
+        if args.rss_events:
+            result["rss"] = await rss(world, args.rss_events)
+            result["target_rss_mb"] = 300
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        if thread:
+            thread.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--lag-seconds", type=float, default=20)
+    parser.add_argument("--rss-events", type=int, default=0, help="e.g. 1000000")
+    print(json.dumps(asyncio.run(main(parser.parse_args()))))

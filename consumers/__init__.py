@@ -1,0 +1,1 @@
+"""Services that read from the hub: the router, subscribers, the feature-store sink."""

@@ -1,0 +1,1 @@
+"""The audit reader: who received what, why and under which legal basis (from ``hub.audit``)."""

@@ -1,0 +1,64 @@
+"""``hub audit report``: who received what, why and under which basis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from consumers.audit.report import render, summarize
+from hub.serde import AsyncRegistryClient, AvroSerde, SerdeError
+from hub.settings import get_settings
+from hub.topics import read_snapshot
+
+app = typer.Typer(help="The audit trail of deliveries (record of processing).")
+
+
+async def read_audit(bootstrap: str, registry_url: str, topic: str) -> list[dict[str, Any]]:
+    """Every committed audit record, decoded with the schema it was written with."""
+    records = await read_snapshot(bootstrap, topic)
+    serde = AvroSerde()
+    registry = AsyncRegistryClient(registry_url)
+    decoded = []
+    try:
+        for record in records:
+            schema_id = int.from_bytes(record.value[1:5], "big")
+            try:
+                serde.schema(schema_id)
+            except SerdeError:
+                serde.add_schema(schema_id, await registry.schema_by_id(schema_id))
+            decoded.append(serde.decode(record.value))
+    finally:
+        await registry.aclose()
+    return decoded
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or ISO timestamp") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@app.command()
+def report(
+    subscriber: Annotated[str | None, typer.Option(help="Only this department.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date/time (ISO 8601).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    """Per agreement: purpose, legal basis, what was delivered, how much, when."""
+    settings = get_settings()
+    records = asyncio.run(
+        read_audit(settings.bootstrap_servers, settings.registry_url, settings.audit_topic)
+    )
+    summaries = summarize(records, subscriber=subscriber, since=_since(since))
+    if as_json:
+        typer.echo(orjson.dumps([s.as_json() for s in summaries]).decode())
+    else:
+        typer.echo(render(summaries))

@@ -1,0 +1,5 @@
+"""The router: data-sharing agreements applied to every event, exactly once, with audit and DLQ.
+
+``Router`` is the service (aiokafka, transactions); ``routes`` builds what it applies from the
+agreements; ``process`` is the pure per-batch work; ``audit`` and ``deadletter`` shape records.
+"""

@@ -1,0 +1,44 @@
+"""The router's Prometheus metrics. Label children are bound once and reused (the hot path
+updates counters per batch, not per event)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_IN = Counter("hub_router_events", "Events read from raw topics.", ["topic"])
+DELIVERIES = Counter("hub_router_deliveries", "Events delivered, per agreement.", ["agreement"])
+FILTERED = Counter("hub_router_filtered", "Events an agreement's filter held back.", ["agreement"])
+DEAD_LETTERS = Counter("hub_router_dead_letters", "Events sent to the DLQ, per reason.", ["reason"])
+TRANSACTIONS = Counter("hub_router_transactions", "Kafka transactions, by result.", ["result"])
+RELOADS = Counter("hub_router_reloads", "Agreement reloads, by result.", ["result"])
+AGREEMENTS = Gauge("hub_router_agreements", "Agreements by state.", ["state"])
+PROCESSING = Histogram(
+    "hub_router_processing_seconds",
+    "From receiving a batch to committing its transaction.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LAG = Histogram(
+    "hub_router_delivery_lag_seconds",
+    "Event time (occurred_at) to committed delivery; one sample per delivered event.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
+
+
+@lru_cache(maxsize=4096)
+def _child(metric: Counter, label: str) -> Counter:
+    return metric.labels(label)
+
+
+def count(metric: Counter, by_label: Iterable[tuple[str, int]]) -> None:
+    for label, n in by_label:
+        if n:
+            _child(metric, label).inc(n)
+
+
+def observe_lags(commit_s: float, event_times: Iterable[float]) -> None:
+    observe = LAG.observe
+    for event_s in event_times:
+        observe(max(0.0, commit_s - event_s))

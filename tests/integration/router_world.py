@@ -1,0 +1,223 @@
+"""A small, isolated hub for router tests: its own department name (so its own raw and
+delivery topics), its own agreements folder, DLQ, audit topic and consumer group; confluent-kafka
+as the independent producer and consumer."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from consumers.router.service import RouterConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE_SCHEMA = REPO / "schemas" / "buergeramt" / "resident.moved" / "v1.avsc"
+SECRET = b"test-master-secret-0123456789abcdef"
+
+# Planted personal data: none of it may appear in a delivery unless an agreement keeps it.
+CANARY = {
+    "resident_id": "CANARY-ID-4711",
+    "street": "Kanarienvogelweg",
+    "house_number": "99z",
+    "old_street": "Altkanarienstrasse",
+    "phone": "+49-2381-CANARY",
+}
+
+ORDNUNGSAMT = """\
+id: {dept}-ordnungsamt
+subscriber: ordnungsamt
+source: {source}
+purpose: Zustellung von Bescheiden an die aktuelle Anschrift
+legal_basis: "§ 34 Abs. 1 BMG"
+valid_until: 2099-12-31
+where: {{new_address.city: {{eq: Hamm}}}}
+fields:
+  resident_id: pseudonymize
+  birth_date: {{generalize: year}}
+  new_address.postcode: keep
+  new_address.city: keep
+  moved_at: {{truncate: day}}
+"""
+
+STATISTIK = """\
+id: {dept}-statistik
+subscriber: statistik
+source: {source}
+purpose: Wanderungsstatistik nach Stadtbezirken
+legal_basis: "§ 4 Abs. 1 StatG NRW"
+valid_until: 2099-12-31
+fields:
+  resident_id: pseudonymize
+  birth_date: {{age_band: 10}}
+  new_address.postcode: {{postcode_prefix: 3}}
+  residence_type: keep
+"""
+
+
+def resident(i: int, *, city: str = "Hamm", **extra: Any) -> dict[str, Any]:
+    record = {
+        "resident_id": f"{CANARY['resident_id']}-{i}",
+        "occurred_at": datetime.now(UTC),
+        "moved_at": datetime(2026, 11, 2, 10, 30, tzinfo=UTC),
+        "birth_date": date(1980 + i % 30, 5, 17),
+        "old_address": {
+            "street": CANARY["old_street"],
+            "house_number": "1",
+            "postcode": "59063",
+            "city": "Hamm",
+        },
+        "new_address": {
+            "street": CANARY["street"],
+            "house_number": CANARY["house_number"],
+            "postcode": "59077",
+            "city": city,
+        },
+        "residence_type": "MAIN",
+    }
+    record.update(extra)
+    return record
+
+
+@dataclass
+class World:
+    bootstrap: str
+    registry_url: str
+    root: Path
+    dept: str = field(default_factory=lambda: "t" + uuid.uuid4().hex[:10])
+
+    def __post_init__(self) -> None:
+        self.schemas_dir = self.root / "schemas"
+        self.agreements_dir = self.root / "catalog" / "agreements"
+        self.agreements_dir.mkdir(parents=True)
+        subject_dir = self.schemas_dir / self.dept / "resident.moved"
+        subject_dir.mkdir(parents=True)
+        shutil.copy(SOURCE_SCHEMA, subject_dir / "v1.avsc")
+        self.source = f"{self.dept}.resident.moved"
+        self.dlq = f"{self.dept}.dlq"
+        self.audit = f"{self.dept}.audit"
+        self.group = f"{self.dept}-router"
+        self._registry = SchemaRegistryClient({"url": self.registry_url})
+        self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+
+    # -- catalog ------------------------------------------------------------------------------
+    def schema(self, version: int = 1) -> dict[str, Any]:
+        path = self.schemas_dir / self.dept / "resident.moved" / f"v{version}.avsc"
+        return json.loads(path.read_text())
+
+    def add_v2_with_phone(self) -> None:
+        """v2 adds a direct identifier no agreement names (deny by default must hold)."""
+        v2 = copy.deepcopy(self.schema(1))
+        v2["fields"].append(
+            {
+                "name": "phone",
+                "type": ["null", "string"],
+                "default": None,
+                "doc": "Telefonnummer.",
+                "x-pii": "direct",
+            }
+        )
+        (self.schemas_dir / self.dept / "resident.moved" / "v2.avsc").write_text(json.dumps(v2))
+
+    def agree(self, name: str, template: str, **replace: str) -> Path:
+        text = template.format(dept=self.dept, source=self.source)
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        path = self.agreements_dir / f"{name}.yaml"
+        path.write_text(text)
+        return path
+
+    def delivery_topic(self, subscriber: str) -> str:
+        return f"deliver.{subscriber}.{self.source}"
+
+    def config(self, **overrides: Any) -> RouterConfig:
+        values: dict[str, Any] = {
+            "bootstrap": self.bootstrap,
+            "registry_url": self.registry_url,
+            "agreements_dir": self.agreements_dir,
+            "schemas_dir": self.schemas_dir,
+            "group": self.group,
+            "dlq_topic": self.dlq,
+            "audit_topic": self.audit,
+            "watch_interval": 0.5,
+        }
+        values.update(overrides)
+        return RouterConfig(**values)
+
+    def env(self) -> dict[str, str]:
+        """The same world for `hub router run` in a subprocess."""
+        return {
+            "HUB_BOOTSTRAP_SERVERS": self.bootstrap,
+            "HUB_REGISTRY_URL": self.registry_url,
+            "HUB_CATALOG_DIR": str(self.agreements_dir.parent),
+            "HUB_SCHEMAS_DIR": str(self.schemas_dir),
+            "HUB_ROUTER_GROUP": self.group,
+            "HUB_DLQ_TOPIC": self.dlq,
+            "HUB_AUDIT_TOPIC": self.audit,
+            "HUB_ROUTER_METRICS_PORT": "0",
+        }
+
+    # -- producing ----------------------------------------------------------------------------
+    def produce(self, records: list[dict[str, Any]], version: int = 1) -> None:
+        """Encode with Confluent's own serializer (registering under <topic>-value)."""
+        serializer = AvroSerializer(self._registry, json.dumps(self.schema(version)))
+        ctx = SerializationContext(self.source, MessageField.VALUE)
+        for record in records:
+            self._producer.produce(
+                self.source,
+                serializer(record, ctx),
+                key=record["resident_id"].encode(),
+                headers=[
+                    ("ce_specversion", b"1.0"),
+                    ("ce_id", uuid.uuid4().hex.encode()),
+                    ("ce_source", b"/hamm/buergeramt/test"),
+                    ("ce_type", b"de.hamm.buergeramt.resident.moved"),
+                    ("ce_subject", record["resident_id"].encode()),  # personal: must not pass
+                    ("x-internal-user", b"sachbearbeiter-7"),
+                ],
+            )
+        assert self._producer.flush(30) == 0
+
+    def produce_raw(self, value: bytes | None, key: bytes = b"raw-key") -> None:
+        self._producer.produce(self.source, value, key=key)
+        assert self._producer.flush(30) == 0
+
+    # -- reading ------------------------------------------------------------------------------
+    def read(self, topic: str, expected: int, timeout: float = 60.0, settle: float = 1.0) -> list:
+        """Committed records of ``topic`` from the start: waits for ``expected`` of them, then
+        ``settle`` seconds more to catch any surplus (a duplicate would show up there)."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe([topic])
+        records: list = []
+        deadline = time.monotonic() + timeout
+        settle_until = None
+        try:
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.2)
+                if msg is not None and msg.error() is None:
+                    records.append(msg)
+                if len(records) >= expected and settle_until is None:
+                    settle_until = time.monotonic() + settle
+                if settle_until is not None and time.monotonic() > settle_until:
+                    break
+        finally:
+            consumer.close()
+        return records

@@ -1,0 +1,263 @@
+"""The router against the real broker and the hub's registry, with confluent-kafka as the
+independent producer and consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from router_world import CANARY, ORDNUNGSAMT, SECRET, STATISTIK, World, resident
+
+from consumers.router.deadletter import parse_dead_letter
+from consumers.router.service import Router
+
+
+@pytest.fixture
+def world(kafka_bootstrap, registry_url, tmp_path) -> World:
+    return World(kafka_bootstrap, registry_url, tmp_path)
+
+
+@contextlib.asynccontextmanager
+async def running(world: World, **overrides):
+    """The router as a task of this loop, stopped cleanly (batch in flight committed)."""
+    async with Router(world.config(**overrides), SECRET) as router:
+        task = asyncio.create_task(router.run())
+        try:
+            yield router
+        finally:
+            router.stop()
+            await asyncio.wait_for(task, 30)
+
+
+def decode_all(world: World, topic: str, messages: list) -> list[dict]:
+    deserializer = AvroDeserializer(SchemaRegistryClient({"url": world.registry_url}))
+    ctx = SerializationContext(topic, MessageField.VALUE)
+    return [deserializer(m.value(), ctx) for m in messages]
+
+
+async def read(world: World, topic: str, expected: int, **kw) -> list:
+    return await asyncio.to_thread(world.read, topic, expected, **kw)
+
+
+async def test_delivers_only_what_agreements_allow_and_no_canary_leaks(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    world.agree("statistik", STATISTIK)
+    records = [resident(i) for i in range(20)] + [resident(99, city="Dortmund")]
+    await asyncio.to_thread(world.produce, records)
+    async with running(world):
+        ordnung = await read(world, world.delivery_topic("ordnungsamt"), 20)
+        statistik = await read(world, world.delivery_topic("statistik"), 21)
+    assert len(ordnung) == 20  # the Dortmund move is filtered out by `where`
+    assert len(statistik) == 21
+
+    # Nothing planted appears anywhere in any delivered byte: keys, values or headers.
+    for message in ordnung + statistik:
+        blob = (message.key() or b"") + message.value() + b"".join(v for _, v in message.headers())
+        for planted in CANARY.values():
+            assert planted.encode() not in blob, planted
+
+    values = decode_all(world, world.delivery_topic("ordnungsamt"), ordnung)
+    assert set(values[0]) == {"resident_id", "birth_date", "new_address", "moved_at"}
+    assert values[0]["new_address"] == {"postcode": "59077", "city": "Hamm"}
+    # truncated to the day, as the city counts days (Europe/Berlin)
+    assert values[0]["moved_at"].astimezone(ZoneInfo("Europe/Berlin")).hour == 0
+    stats = decode_all(world, world.delivery_topic("statistik"), statistik)
+    assert {v["new_address"]["postcode"] for v in stats} == {"590"}
+    headers = dict(ordnung[0].headers())
+    assert headers["ce_type"] == b"de.hamm.buergeramt.resident.moved"
+    assert headers["ce_hubagreement"] == f"{world.dept}-ordnungsamt".encode()
+    assert "ce_subject" not in headers and "x-internal-user" not in headers
+
+
+async def test_pseudonyms_are_unlinkable_across_subscribers(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    world.agree("statistik", STATISTIK)
+    await asyncio.to_thread(world.produce, [resident(i) for i in range(5)])
+    async with running(world):
+        a = await read(world, world.delivery_topic("ordnungsamt"), 5)
+        b = await read(world, world.delivery_topic("statistik"), 5)
+    keys_a, keys_b = {m.key() for m in a}, {m.key() for m in b}
+    assert len(keys_a) == len(keys_b) == 5
+    assert not keys_a & keys_b  # the same residents, no shared pseudonym
+    ids_a = {v["resident_id"] for v in decode_all(world, world.delivery_topic("ordnungsamt"), a)}
+    ids_b = {v["resident_id"] for v in decode_all(world, world.delivery_topic("statistik"), b)}
+    assert not ids_a & ids_b
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_stream_goes_on(world):
+    world.agree("statistik", STATISTIK)
+    await asyncio.to_thread(world.produce, [resident(1)])
+    await asyncio.to_thread(world.produce_raw, b"\x01not avro at all", b"bad-magic")
+    await asyncio.to_thread(world.produce_raw, b"\x00\x00\x0f\x42\x40garbage", b"unknown-id")
+    good = await asyncio.to_thread(world.read, world.source, 1)
+    truncated = good[0].value()[:8]
+    await asyncio.to_thread(world.produce_raw, truncated, b"truncated")
+    await asyncio.to_thread(world.produce_raw, None, b"tombstone")
+    await asyncio.to_thread(world.produce, [resident(2)])
+    async with running(world) as router:
+        delivered = await read(world, world.delivery_topic("statistik"), 2)
+        dead = await read(world, world.dlq, 4)
+    assert len(delivered) == 2  # the good events on both sides of the poison
+    reasons = {}
+    for message in dead:
+        reason, _original = parse_dead_letter(message.headers() or [])
+        reasons[message.key()] = reason.error_class
+        assert reason.topic == world.source and reason.offset >= 0
+    assert reasons == {
+        b"bad-magic": "MagicByteError",
+        b"unknown-id": "UnknownSchemaError",
+        b"truncated": "DecodeError",
+        b"tombstone": "EmptyValueError",
+    }
+    assert router.committed_batches >= 1
+
+
+async def test_expired_agreement_delivers_nothing(world):
+    yesterday = (date.today() - timedelta(days=2)).isoformat()
+    world.agree("statistik", STATISTIK, **{"valid_until: 2099-12-31": f"valid_until: {yesterday}"})
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    await asyncio.to_thread(world.produce, [resident(i) for i in range(3)])
+    async with running(world):
+        await read(world, world.delivery_topic("ordnungsamt"), 3)
+        expired = await read(world, world.delivery_topic("statistik"), 1, timeout=3)
+    assert expired == []
+
+
+async def test_reload_picks_up_a_new_agreement_without_loss(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    async with running(world) as router:
+        await asyncio.to_thread(world.produce, [resident(i) for i in range(3)])
+        await read(world, world.delivery_topic("ordnungsamt"), 3)
+        world.agree("statistik", STATISTIK)  # the file watcher notices
+        for _ in range(100):
+            if len(router.table.routes) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(router.table.routes) == 2
+        await asyncio.to_thread(world.produce, [resident(i) for i in range(3, 6)])
+        ordnung = await read(world, world.delivery_topic("ordnungsamt"), 6)
+        statistik = await read(world, world.delivery_topic("statistik"), 3)
+    assert len(ordnung) == 6  # nothing lost or doubled across the reload
+    assert len(statistik) == 3  # the new agreement delivers from when it came into force
+
+
+async def test_new_personal_field_in_v2_never_leaks(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    world.agree("statistik", STATISTIK)
+    world.add_v2_with_phone()
+    await asyncio.to_thread(world.produce, [resident(1)], 1)
+    await asyncio.to_thread(world.produce, [resident(2, phone=CANARY["phone"])], 2)
+    async with running(world):
+        delivered = await read(world, world.delivery_topic("ordnungsamt"), 2)
+        delivered += await read(world, world.delivery_topic("statistik"), 2)
+    assert len(delivered) == 4
+    for message in delivered:
+        assert CANARY["phone"].encode() not in message.value()
+    for value in decode_all(world, world.delivery_topic("statistik"), delivered[2:]):
+        assert "phone" not in value
+
+
+async def test_audit_records_every_delivery(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    await asyncio.to_thread(world.produce, [resident(i) for i in range(7)])
+    await asyncio.to_thread(world.produce, [resident(8, city="Unna")])
+    async with running(world):
+        await read(world, world.delivery_topic("ordnungsamt"), 7)
+        audit = await read(world, world.audit, 1)
+    records = decode_all(world, world.audit, audit)
+    assert sum(r["delivered"] for r in records) == 7
+    assert sum(r["filtered"] for r in records) == 1
+    first = records[0]
+    assert first["agreement_id"] == f"{world.dept}-ordnungsamt"
+    assert first["legal_basis"] == "§ 34 Abs. 1 BMG"
+    assert first["source_topic"] == world.source
+    assert {f["path"] for f in first["fields"]} >= {"resident_id", "new_address.postcode"}
+
+
+def test_sigkill_mid_stream_then_restart_delivers_each_event_exactly_once(world):
+    world.agree("ordnungsamt", ORDNUNGSAMT)
+    total = 3000
+    env = {**os.environ, **world.env(), "HUB_LOG_FORMAT": "text"}
+    secret = world.root / "secret"
+    secret.write_bytes(SECRET)
+    env["HUB_SECRET_FILE"] = str(secret)
+    command = [sys.executable, "-m", "hub", "router", "run"]
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(command, env=env, cwd=world.root, stderr=subprocess.PIPE)
+
+    world.produce([resident(i) for i in range(total // 2)])
+    router = start()
+    try:
+        # Kill it while it works: as soon as the first deliveries are committed.
+        first = world.read(world.delivery_topic("ordnungsamt"), 1, timeout=60, settle=0)
+        assert first, router.stderr and router.stderr.read1().decode()
+        world.produce([resident(i) for i in range(total // 2, total)])
+        router.send_signal(signal.SIGKILL)
+        router.wait(10)
+        router = start()
+        delivered = world.read(world.delivery_topic("ordnungsamt"), total, timeout=120, settle=3)
+    finally:
+        router.send_signal(signal.SIGTERM)
+        try:
+            router.wait(30)
+        except subprocess.TimeoutExpired:
+            router.kill()
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == total, f"{total - len(ids)} events lost"
+    assert max(ids.values()) == 1, "duplicates delivered"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_and_sigterm_stop_cleanly(world):
+    world.agree("statistik", STATISTIK)
+    port = free_port()
+    env = {
+        **os.environ,
+        **world.env(),
+        "HUB_LOG_FORMAT": "json",
+        "HUB_ROUTER_METRICS_PORT": str(port),
+    }
+    secret = world.root / "secret"
+    secret.write_bytes(SECRET)
+    env["HUB_SECRET_FILE"] = str(secret)
+    router = subprocess.Popen(
+        [sys.executable, "-m", "hub", "router", "run"],
+        env=env,
+        cwd=world.root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    world.produce([resident(i) for i in range(50)])
+    assert len(world.read(world.delivery_topic("statistik"), 50, timeout=60)) == 50
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    agreement = f'agreement="{world.dept}-statistik"'
+    assert f"hub_router_deliveries_total{{{agreement}}} 50.0" in metrics
+    assert f'hub_router_events_total{{topic="{world.source}"}} 50.0' in metrics
+    assert "hub_router_delivery_lag_seconds_bucket" in metrics
+    assert 'hub_router_agreements{state="loaded"} 1.0' in metrics
+    started = time.monotonic()
+    router.send_signal(signal.SIGTERM)
+    _, stderr = router.communicate(timeout=30)
+    assert router.returncode == 0, stderr
+    assert time.monotonic() - started < 30
+    assert '"msg":"router stopped"' in stderr
