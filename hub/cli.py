@@ -34,6 +34,9 @@ for _module, _name, _attr in (
     ("consumers.router.cli", "router", "app"),
     ("consumers.router.cli", "dlq", "dlq_app"),
     ("consumers.audit.cli", "audit", "app"),
+    ("producers.gateway.cli", "gateway", "app"),
+    ("producers.connectors.cli", "connect", "app"),
+    ("consumers.features.cli", "features", "app"),
 ):
     _mount_optional(_module, _name, _attr)
 
