@@ -37,6 +37,8 @@ for _module, _name, _attr in (
     ("producers.gateway.cli", "gateway", "app"),
     ("producers.connectors.cli", "connect", "app"),
     ("consumers.features.cli", "features", "app"),
+    ("producers.cli_simulate", "simulate", "app"),
+    ("producers.models.generate", "models", "app"),
 ):
     _mount_optional(_module, _name, _attr)
 

@@ -1,0 +1,1 @@
+"""Ways for department systems to publish change events into the hub."""

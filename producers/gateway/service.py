@@ -1,0 +1,80 @@
+"""Run the gateway as a service: uvicorn, one Publisher, SIGTERM handled gracefully.
+
+SIGTERM/SIGINT start uvicorn's graceful shutdown: it stops accepting connections, lets the
+requests in flight finish (each waits for its broker acknowledgement), then runs the app's
+lifespan shutdown, which stops the Publisher and so flushes the producer. The handlers are our
+own (uvicorn's would re-raise the signal afterwards, so a clean stop would exit with -15).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+from prometheus_client import REGISTRY
+
+from hub.serde import AsyncRegistryClient
+from hub.settings import get_settings
+from producers.gateway.app import create_app
+from producers.gateway.departments import load_departments
+from producers.gateway.metrics import GatewayMetrics
+from producers.gateway.settings import GatewaySettings
+from producers.sdk.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+
+def build_app() -> object:
+    """The service's app from the HUB_* settings (publisher started by the app's lifespan)."""
+    settings = get_settings()
+    own = GatewaySettings()
+    departments_file = own.gateway_departments_file or settings.catalog_dir / "departments.yaml"
+    departments = load_departments(departments_file)
+    publisher = Publisher(
+        source=own.gateway_source,
+        bootstrap_servers=settings.bootstrap_servers,
+        registry_url=settings.registry_url,
+    )
+    registry = AsyncRegistryClient(settings.registry_url)
+    log.info(
+        "gateway configured",
+        extra={"departments": sorted(departments.by_name), "file": str(departments_file)},
+    )
+    # The process-wide registry: /metrics then shows the Publisher's metrics too.
+    metrics = GatewayMetrics(REGISTRY)
+    return create_app(
+        publisher, departments, registry=registry, metrics=metrics, manage_lifecycle=True
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn with the signal handling left to ``_serve``."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # a second signal forces the exit, as with uvicorn's own handler
+        loop.add_signal_handler(sig, server.handle_exit, sig, None)
+    await server.serve()
+    log.info("gateway stopped")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve until SIGTERM or SIGINT; exit 0 after a graceful stop."""
+    config = uvicorn.Config(
+        build_app(),
+        host=host,
+        port=port,
+        log_config=None,  # keep the hub's structured logging
+        timeout_graceful_shutdown=30,
+    )
+    asyncio.run(_serve(_Server(config)))

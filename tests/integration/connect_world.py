@@ -1,0 +1,100 @@
+"""Helpers (no tests) shared by the gateway and connector integration tests: an isolated
+department with its own topic, its schema registered, and a read_committed reader."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from hub.serde import RegistryClient
+from hub.topics import TopicSpec, ensure_topics
+
+REPO = Path(__file__).resolve().parents[2]
+PARKING = REPO / "schemas" / "ordnungsamt" / "parking-violation.recorded" / "v1.avsc"
+TREE = REPO / "schemas" / "umweltamt" / "tree.inspected" / "v1.avsc"
+
+
+@dataclass
+class Dept:
+    """A department of its own (``t<hex>``), so its topics are fresh for every test."""
+
+    bootstrap: str
+    registry_url: str
+    name: str = field(default_factory=lambda: "t" + uuid.uuid4().hex[:10])
+
+    def topic(self, entity_event: str = "parking-violation.recorded") -> str:
+        return f"{self.name}.{entity_event}"
+
+    async def register(
+        self,
+        entity_event: str = "parking-violation.recorded",
+        schema_path: Path = PARKING,
+        partitions: int = 1,
+    ) -> str:
+        topic = self.topic(entity_event)
+        with RegistryClient(self.registry_url) as client:
+            client.register(f"{topic}-value", json.loads(schema_path.read_text()))
+        await ensure_topics(self.bootstrap, [TopicSpec(topic, partitions=partitions)])
+        return topic
+
+    def read(self, topic: str, expected: int, timeout: float = 60.0, settle: float = 1.0) -> list:
+        """Committed records of ``topic``: waits for ``expected``, then ``settle`` s more (so a
+        duplicate would show)."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe([topic])
+        records: list = []
+        deadline = time.monotonic() + timeout
+        settle_until = None
+        try:
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.2)
+                if msg is not None and msg.error() is None:
+                    records.append(msg)
+                if len(records) >= expected and settle_until is None:
+                    settle_until = time.monotonic() + settle
+                if settle_until is not None and time.monotonic() > settle_until:
+                    break
+        finally:
+            consumer.close()
+        return records
+
+    def decode(self, topic: str, messages: list) -> list[dict[str, Any]]:
+        """Values decoded by Confluent's own deserializer."""
+        deserializer = AvroDeserializer(SchemaRegistryClient({"url": self.registry_url}))
+        ctx = SerializationContext(topic, MessageField.VALUE)
+        return [deserializer(m.value(), ctx) for m in messages]
+
+
+def parking(i: int, **extra: Any) -> dict[str, Any]:
+    """A parking violation as a department system sends it in JSON."""
+    event = {
+        "violation_id": f"V-{i}",
+        "occurred_at": "2026-11-25T09:30:00+01:00",
+        "licence_plate": f"HAM-AB {i}",
+        "violation_type": "NO_PARKING_ZONE",
+        "location": {"lat": 51.68, "lon": 7.82},
+        "street": "Bahnhofstraße",
+        "postcode": "59065",
+        "fine_eur": 55,
+        "officer_id": "OD-7",
+        "obstruction": False,
+    }
+    event.update(extra)
+    return event
