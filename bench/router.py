@@ -6,8 +6,9 @@
    (the floor any router pays: fetch, send, commit);
 2. router: the same events through the router with 3 agreements on the topic (decode once,
    3 × filter/transform/encode, 3 deliveries an event, audit, one transaction a batch);
-3. lag: events produced at half the router's measured rate while it runs; a read_committed
-   subscriber measures event time (ce_time) → the moment it can read the delivery;
+3. lag: `hub router run` as its own process; events produced at half the router's measured
+   rate; a read_committed subscriber measures event time (ce_time) → the moment it can read
+   the delivery;
 4. rss: `hub router run` as its own process over --rss-events events, RSS sampled each second.
 
 Targets (issue 4): router >= 0.5 × passthrough; p99 lag <= 250 ms at half the maximum rate;
@@ -36,11 +37,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from consumers.router.service import Router, RouterConfig  # noqa: E402
+from consumers.router.service import Router, RouterConfig, tune_gc  # noqa: E402
 from hub.serde import AsyncRegistryClient, AvroSerde  # noqa: E402
 from hub.topics import TopicSpec, ensure_topics  # noqa: E402
 
 SECRET = b"bench-master-secret-0123456789abcdef"
+LAG_FIRST_ID = 10_000_000  # events of the lag phase have ce_id from here on
 AGREEMENTS = {
     "ordnungsamt": """\
 id: {dept}-ordnungsamt
@@ -179,14 +181,20 @@ async def passthrough(world: World, events: int) -> float:
     await ensure_topics(world.bootstrap, [out])
     group = f"{world.dept}-passthrough"
     consumer = AIOKafkaConsumer(
-        world.source, bootstrap_servers=world.bootstrap, group_id=group,
-        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        world.source,
+        bootstrap_servers=world.bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
         max_partition_fetch_bytes=4 * 1024 * 1024,
-    )  # fmt: skip
+    )
     producer = AIOKafkaProducer(
-        bootstrap_servers=world.bootstrap, transactional_id=group, linger_ms=5,
+        bootstrap_servers=world.bootstrap,
+        transactional_id=group,
+        linger_ms=5,
         max_batch_size=512 * 1024,
-    )  # fmt: skip
+    )
     await consumer.start()
     await producer.start()
     seen, started = 0, None
@@ -215,6 +223,7 @@ async def through_router(world: World, events: int) -> tuple[float, int]:
     """Events/s through the router (time from its first batch to the commit of the last)."""
     from consumers.router import metrics
 
+    tune_gc()  # as `hub router run` does
     router = Router(world.config(f"{world.dept}-router"), SECRET)
     counter = metrics.EVENTS_IN.labels(world.source)
     base = counter._value.get()
@@ -236,36 +245,47 @@ async def through_router(world: World, events: int) -> tuple[float, int]:
 
 
 async def lag(world: World, rate: float, seconds: float) -> dict:
-    """p50/p99 of event time → readable delivery, at ``rate`` events/s."""
-    router = Router(world.config(f"{world.dept}-lag"), SECRET)
+    """p50/p99 of event time → readable delivery, at ``rate`` events/s, with `hub router run`
+    as its own process (producer and subscriber here must not share its core)."""
     topic = f"deliver.statistik.{world.source}"
     lags: list[float] = []
-    async with router:
-        # The lag group starts where the earlier runs left the topic: skip to its end.
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=world.bootstrap, isolation_level="read_committed",
-            auto_offset_reset="latest", group_id=f"{world.dept}-lag-reader",
-        )  # fmt: skip
-        await consumer.start()
+    # The throughput run's group has committed up to the end: no backlog is replayed.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "router", "run"],
+        env=world.env(f"{world.dept}-router"),
+        cwd=world.root,
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=world.bootstrap,
+        isolation_level="read_committed",
+        auto_offset_reset="latest",
+        group_id=f"{world.dept}-lag-reader",
+        fetch_max_wait_ms=20,  # a subscriber that wants low latency asks often
+    )
+    await consumer.start()
+    try:
         await consumer.seek_to_end()
-        run = asyncio.create_task(router.run())
-        # Let the router's group skip past the earlier runs' backlog first.
-        await asyncio.sleep(3)
-        await consumer.getmany(timeout_ms=100)
-        producing = asyncio.create_task(world.produce(10_000_000, int(rate * seconds), rate))
-        while not producing.done() or len(lags) < int(rate * seconds) * 0.9:
+        await asyncio.sleep(5)  # the router has started and joined its group
+        expected = int(rate * seconds)
+        producing = asyncio.create_task(world.produce(LAG_FIRST_ID, expected, rate))
+        idle = 0
+        while len(lags) < expected and idle < 20:
             batch = await consumer.getmany(timeout_ms=500)
+            idle = 0 if batch else idle + 1
             now = time.time()
             for records in batch.values():
                 for r in records:
-                    sent = datetime.fromisoformat(dict(r.headers)["ce_time"].decode()).timestamp()
+                    headers = dict(r.headers)
+                    if int(headers["ce_id"]) < LAG_FIRST_ID:
+                        continue  # not an event of this phase
+                    sent = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
                     lags.append(now - sent)
-            if producing.done() and not batch:
-                break
         await producing
+    finally:
         await consumer.stop()
-        router.stop()
-        await run
+        proc.terminate()
+        proc.wait(60)
     lags.sort()
     return {
         "rate_events_per_s": round(rate),

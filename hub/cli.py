@@ -54,11 +54,10 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
-@app.command()
-def demo(
-    keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
-) -> None:
-    """Start the local broker, publish a sample event, read it back and say what happened."""
-    from hub.demo import run_demo
+def _demo_command() -> None:
+    from hub.demo import demo_command
 
-    raise typer.Exit(run_demo(keep_broker=keep_broker))
+    app.command(name="demo")(demo_command)
+
+
+_demo_command()

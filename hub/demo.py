@@ -1,92 +1,390 @@
-"""``hub demo``: the shortest path to seeing the hub's backbone work on this machine.
+"""``hub demo``: the whole hub on this machine with one command, on embedded defaults.
 
-Starts (or reuses) the local broker, publishes one sample change event with CloudEvents headers,
-reads it back as a subscriber would, and says what happened at each step.
+Starts (or reuses) the local broker and the schema registry, publishes the schemas, starts the
+router, the feature-store pipeline and the ingest gateway, runs the department simulators for
+``--duration`` seconds with a live view, and ends with what a data-protection officer would
+read: the audit report. Ctrl-C stops everything cleanly at any point.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
-import orjson
+import httpx
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import REGISTRY, start_http_server
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
 
 from hub.broker.local import BrokerError, LocalBroker
-from hub.settings import get_settings
-from hub.topics import ensure_topics
+from hub.logs import configure_logging
+from hub.settings import Settings, get_settings
 
-DEMO_TOPIC = "demo.resident.moved"
+console = Console()
+FEATURES_METRICS_PORT = 9104
+GATEWAY_PORT = 8000
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    duration: float = 90.0
+    rate: float = 40.0
+    seed: int = 42
+    time_scale: float = 60.0  # simulated seconds per real second: an hour of city life a minute
+    features: bool = True
+    keep_broker: bool = False
 
 
 def _say(step: str, text: str) -> None:
-    typer.echo(f"{typer.style(step, fg='cyan', bold=True)} {text}")
+    console.print(f"[bold cyan]{step:>10}[/] {text}")
 
 
-async def _round_trip(bootstrap: str) -> dict:
-    event_id = str(uuid.uuid4())
-    event = {
-        "resident_id": "R-1001",
-        "new_address": {"strasse": "Marktplatz", "hausnummer": "1", "postleitzahl": "59065"},
-        "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", event_id.encode()),
-        ("ce_source", b"/hamm/buergeramt/demo"),
-        ("ce_type", b"de.hamm.buergeramt.resident.moved"),
-        ("ce_time", event["occurred_at"].encode()),
-        ("content-type", b"application/json"),
-    ]
-    await ensure_topics(bootstrap, [DEMO_TOPIC])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
-        meta = await producer.send_and_wait(
-            DEMO_TOPIC, orjson.dumps(event), key=b"R-1001", headers=headers
-        )
-    finally:
-        await producer.stop()
-    _say("published", f"{DEMO_TOPIC} partition {meta.partition} offset {meta.offset} id {event_id}")
-
-    consumer = AIOKafkaConsumer(
-        DEMO_TOPIC,
-        bootstrap_servers=bootstrap,
-        group_id=f"demo-{event_id[:8]}",
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        for _ in range(30):
-            batch = await consumer.getmany(timeout_ms=1000)
-            for message in (m for ms in batch.values() for m in ms):
-                if dict(message.headers).get("ce_id") == event_id.encode():
-                    return {"offset": message.offset, "event": orjson.loads(message.value)}
-    finally:
-        await consumer.stop()
-    raise RuntimeError(f"the event {event_id} did not come back within 30 s")
-
-
-def run_demo(keep_broker: bool = False) -> int:
+def run_demo(options: DemoOptions) -> int:
     settings = get_settings()
+    # The terminal belongs to the live view; the services' structured logs go to a file.
+    log_path = settings.broker_dir.parent / "demo.log"
+    configure_logging(settings.log_level, settings.log_format, log_path)
+    _say("logs", f"structured logs of this run: {log_path}")
     port = int(settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
     broker = LocalBroker(home=settings.broker_dir, port=port)
-    _say("broker", "starting the local Kafka broker (first run fetches it from Maven Central)...")
+    _say("broker", "starting the local Kafka broker (the first run fetches it from Maven)...")
     try:
         status = broker.start()
     except BrokerError as error:
-        typer.secho(f"hub demo: {str(error).splitlines()[0]}", err=True, fg="red")
+        console.print(f"[red]hub demo: {str(error).splitlines()[0]}[/]")
         return 1
     _say("broker", f"{status.note} on {status.bootstrap}")
     try:
-        got = asyncio.run(_round_trip(status.bootstrap))
-        _say("read back", f"offset {got['offset']}: {orjson.dumps(got['event']).decode()}")
-        _say("done", "the broker works: publish and subscribe round-trip in this machine's Kafka")
+        return asyncio.run(_demo(settings, options))
     finally:
-        if status.note == "started" and not keep_broker:
+        if status.note == "started" and not options.keep_broker:
             broker.stop()
-            _say("broker", "stopped (it was started by this demo)")
+            _say("broker", "stopped (the demo had started it; --keep-broker leaves it running)")
+
+
+async def _registry_answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            return (await client.get(f"{url}/subjects")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _demo(settings: Settings, options: DemoOptions) -> int:
+    from consumers.audit.cli import read_audit
+    from consumers.audit.report import render, summarize
+    from consumers.router.service import Router, RouterConfig
+    from hub.registry.config import RegistrySettings
+    from hub.registry.publish import publish_catalog
+    from hub.registry.server import RegistryServer
+    from hub.schemas.catalog import load_catalog
+    from hub.secret import load_master_secret
+    from hub.topics import ensure_topics
+    from producers.sdk import Publisher
+    from producers.simulators.runner import SimulationStats, run_simulation
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bootstrap = settings.bootstrap_servers
+
+    async with contextlib.AsyncExitStack() as stack:
+        # -- registry and contracts --------------------------------------------------------
+        registry_url = settings.registry_url
+        if await _registry_answers(registry_url):
+            _say("registry", f"reusing the registry at {registry_url}")
+        else:
+            url = urlparse(registry_url)
+            server = RegistryServer(
+                bootstrap,
+                topic=RegistrySettings().registry_topic,
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8081,
+            )
+            await stack.enter_async_context(server)
+            _say("registry", f"Confluent-compatible API at {registry_url} (state in _schemas)")
+        catalog = load_catalog(settings.schemas_dir)
+        lines = await asyncio.to_thread(publish_catalog, catalog, registry_url)
+        _say("schemas", f"{len(catalog)} event types: {lines[-1]}")
+        await ensure_topics(bootstrap, sorted(catalog))
+
+        # -- metrics: one /metrics for everything in this process --------------------------
+        metrics_url = f"http://{settings.metrics_host}:{settings.router_metrics_port}/metrics"
+        if _port_free(settings.metrics_host, settings.router_metrics_port):
+            start_http_server(settings.router_metrics_port, addr=settings.metrics_host)
+        else:
+            metrics_url = "(port taken: no /metrics)"
+
+        # -- router ------------------------------------------------------------------------
+        router = Router(
+            RouterConfig.from_settings(settings), load_master_secret(settings.secret_file)
+        )
+        await stack.enter_async_context(router)
+        routing = asyncio.create_task(router.run(), name="router")
+        stack.push_async_callback(_finish, router.stop, routing)
+        table = router.table
+        _say("router", f"{len(table.routes)} agreements on {len(table.sources)} source topics")
+        for problem in table.problems:
+            _say("router", f"[yellow]not applied: {problem}[/]")
+
+        # -- feature store (own process: importing Feast takes seconds) --------------------
+        features = None
+        if options.features:
+            features = await _start_features(settings, stack)
+
+        # -- gateway -----------------------------------------------------------------------
+        gateway_url, token = await _start_gateway(settings, stack)
+
+        console.print(
+            Panel.fit(
+                f"metrics        {metrics_url}\n"
+                f"registry       {registry_url}/subjects\n"
+                f"gateway docs   {gateway_url}/docs  (demo token for buergeramt: {token})\n"
+                f"feature store  http://{settings.metrics_host}:{FEATURES_METRICS_PORT}/metrics\n"
+                "deliveries     topics deliver.<subscriber>.<source>, e.g. "
+                "deliver.ordnungsamt.buergeramt.resident.moved",
+                title="where to look",
+            )
+        )
+
+        # -- the city at work ----------------------------------------------------------------
+        stats = SimulationStats()
+        publisher = Publisher(source="/hamm/simulator/demo")
+        await stack.enter_async_context(publisher)
+        simulation = asyncio.create_task(
+            run_simulation(
+                publisher,
+                rate=options.rate,
+                duration=options.duration,
+                seed=options.seed,
+                stop=stop,
+                stats=stats,
+                time_scale=options.time_scale,
+            )
+        )
+        subscribers = {r.agreement_id: r.compiled.agreement.subscriber for r in table.routes}
+        with Live(_view(stats, subscribers, {}), console=console, refresh_per_second=2) as live:
+            while not simulation.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(simulation), timeout=1.0)
+                live.update(_view(stats, subscribers, await _feature_counts(features)))
+            # Let the router catch up with what was published (a few seconds at most).
+            deadline = time.monotonic() + 20
+            while _counter_total("hub_router_events_total") < stats.acknowledged:
+                if time.monotonic() > deadline or stop.is_set():
+                    break
+                await asyncio.sleep(0.5)
+                live.update(_view(stats, subscribers, await _feature_counts(features)))
+        await simulation
+        if not stop.is_set():
+            records = await read_audit(bootstrap, settings.registry_url, settings.audit_topic)
+            console.print(
+                Panel(render(summarize(records)), title="audit report (hub audit report)")
+            )
+    _say(
+        "next",
+        "hub audit report · hub dlq list · hub features get postcode=59063 · "
+        "hub agreements show ordnungsamt-resident-moved · make test",
+    )
     return 0
+
+
+async def _finish(stop_router: object, task: asyncio.Task) -> None:
+    stop_router()  # type: ignore[operator]
+    await asyncio.wait_for(task, 30)
+
+
+async def _start_features(settings: Settings, stack: contextlib.AsyncExitStack) -> object | None:
+    log_path = Path(settings.broker_dir).parent / "features.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HUB_FEATURES_METRICS_PORT": str(FEATURES_METRICS_PORT)}
+    log = log_path.open("ab")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        "features",
+        "run",
+        env=env,
+        stdout=log,
+        stderr=log,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+
+    async def stop_features() -> None:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+        log.close()
+
+    stack.push_async_callback(stop_features)
+    _say("features", f"feature pipeline started (log: {log_path})")
+    return proc
+
+
+async def _start_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[str, str]:
+    import uvicorn
+
+    from producers.gateway.app import create_app
+    from producers.gateway.departments import (
+        Departments,
+        hash_token,
+        load_departments,
+        new_token,
+    )
+    from producers.sdk import Publisher
+
+    departments = load_departments(settings.catalog_dir / "departments.yaml")
+    token = new_token()  # lives only as long as the demo; never written to a file
+    by_name = dict(departments.by_name)
+    buergeramt = by_name["buergeramt"]
+    by_name["buergeramt"] = buergeramt.model_copy(
+        update={"tokens": (*buergeramt.tokens, hash_token(token))}
+    )
+    publisher = Publisher(source="/hamm/hub/gateway")
+    app = create_app(publisher, Departments(by_name, "demo"), manage_lifecycle=True)
+    host = settings.metrics_host
+    if not _port_free(host, GATEWAY_PORT):
+        _say("gateway", f"[yellow]port {GATEWAY_PORT} is taken: no gateway in this demo[/]")
+        return "(not started)", "-"
+    config = uvicorn.Config(app, host=host, port=GATEWAY_PORT, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve(), name="gateway")
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+
+    async def stop_gateway() -> None:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+    stack.push_async_callback(stop_gateway)
+    url = f"http://{host}:{GATEWAY_PORT}"
+    _say("gateway", f"ingest gateway at {url}")
+    return url, token
+
+
+def _counter_total(name: str, label: str | None = None) -> float | dict[str, float]:
+    """Sum of a counter in this process (by ``label`` value when given)."""
+    by_label: dict[str, float] = {}
+    total = 0.0
+    for family in REGISTRY.collect():
+        for sample in family.samples:
+            if sample.name == name:
+                total += sample.value
+                if label:
+                    key = sample.labels.get(label, "")
+                    by_label[key] = by_label.get(key, 0.0) + sample.value
+    return by_label if label else total
+
+
+def _lag_quantile(q: float) -> float | None:
+    """A quantile of the router's delivery lag, read off its histogram buckets."""
+    buckets: list[tuple[float, float]] = []
+    for family in REGISTRY.collect():
+        if family.name == "hub_router_delivery_lag_seconds":
+            buckets = [
+                (float(s.labels["le"]), s.value)
+                for s in family.samples
+                if s.name.endswith("_bucket")
+            ]
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    wanted = q * buckets[-1][1]
+    return next(le for le, count in buckets if count >= wanted)
+
+
+async def _feature_counts(features: object | None) -> dict[str, float]:
+    if features is None:
+        return {}
+    url = f"http://127.0.0.1:{FEATURES_METRICS_PORT}/metrics"
+    try:
+        async with httpx.AsyncClient(timeout=1) as client:
+            text = (await client.get(url)).text
+    except httpx.HTTPError:
+        return {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("hub_features_") and sample.name.endswith("_total"):
+                counts[sample.name] = counts.get(sample.name, 0.0) + sample.value
+    return counts
+
+
+def _view(stats: object, subscribers: dict[str, str], features: dict[str, float]) -> Group:
+    published = Table(title="published by department", expand=True)
+    published.add_column("department")
+    published.add_column("events", justify="right")
+    for department, n in sorted(stats.by_department.items()):  # type: ignore[attr-defined]
+        published.add_row(department, str(n))
+    published.add_row("[bold]total[/]", f"[bold]{stats.acknowledged}[/]")  # type: ignore[attr-defined]
+
+    delivered = Table(title="delivered by subscriber", expand=True)
+    delivered.add_column("subscriber")
+    delivered.add_column("events", justify="right")
+    by_agreement = _counter_total("hub_router_deliveries_total", "agreement")
+    by_subscriber: dict[str, float] = {}
+    for agreement, n in by_agreement.items():  # type: ignore[union-attr]
+        name = subscribers.get(agreement, agreement)
+        by_subscriber[name] = by_subscriber.get(name, 0.0) + n
+    for name, n in sorted(by_subscriber.items()):
+        delivered.add_row(name, str(int(n)))
+
+    health = Table(title="router and feature store", expand=True)
+    health.add_column("measure")
+    health.add_column("value", justify="right")
+    health.add_row("events routed", str(int(_counter_total("hub_router_events_total"))))
+    health.add_row("filtered out", str(int(_counter_total("hub_router_filtered_total"))))
+    health.add_row(
+        "dead letters (hub.dlq)", str(int(_counter_total("hub_router_dead_letters_total")))
+    )
+    for q in (0.5, 0.99):
+        lag = _lag_quantile(q)
+        health.add_row(f"lag p{int(q * 100)}", "-" if lag is None else f"≤ {lag * 1000:.0f} ms")
+    for name, label in (
+        ("hub_features_windows_published_total", "feature windows published"),
+        ("hub_features_windows_suppressed_total", "withheld (fewer than k)"),
+    ):
+        if name in features:
+            health.add_row(label, str(int(features[name])))
+    grid = Table.grid(expand=True)
+    grid.add_row(published, delivered, health)
+    return Group(grid)
+
+
+def demo_command(
+    duration: float = typer.Option(90.0, help="Seconds the simulators run."),
+    rate: float = typer.Option(40.0, help="Events per second from all departments."),
+    seed: int = typer.Option(42, help="Seed of the simulators (same seed, same events)."),
+    time_scale: float = typer.Option(60.0, help="Simulated seconds per real second."),
+    features: bool = typer.Option(True, help="Run the feature-store pipeline (Feast)."),
+    keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
+) -> None:
+    """Run the whole hub locally: broker, registry, router, feature store, gateway, simulators."""
+    options = DemoOptions(duration, rate, seed, time_scale, features, keep_broker)
+    raise typer.Exit(run_demo(options))

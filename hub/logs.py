@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 
@@ -28,9 +29,12 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Send the hub's logs to stderr, structured; quiet the chattier libraries."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "INFO", fmt: str = "json", path: Path | None = None) -> None:
+    """Send the hub's logs to stderr (or to ``path``), structured; quiet the chattier libraries."""
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

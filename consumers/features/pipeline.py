@@ -35,6 +35,7 @@ from consumers.features.binding import FeatureCatalog, load_feature_catalog
 from consumers.features.feast_repo import FeastConfig
 from consumers.features.views import BadEvent, ViewRuntime, build_runtime
 from consumers.features.windows import Arrival, FeatureEvent, WindowResult
+from consumers.router.deadletter import DeadLetter, dead_letter_headers
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
 from hub.topics import TopicSpec, ensure_topics
@@ -56,6 +57,7 @@ class PipelineConfig:
     group: str = "hub-features"
     instance: str = "0"
     changelog_topic: str = "hub.features.state"
+    dlq_topic: str = "hub.dlq"
     output_prefix: str = "hub.features."
     max_batch: int = 5000
     poll_ms: int = 100
@@ -83,6 +85,7 @@ class PipelineConfig:
             "group": features.group,
             "instance": features.instance,
             "changelog_topic": features.changelog_topic,
+            "dlq_topic": hub.dlq_topic,
             "output_prefix": features.output_prefix,
             "max_batch": features.max_batch,
             "clock_watermark_lag": features.clock_watermark_lag,
@@ -164,6 +167,9 @@ class BatchOutcome:
     outputs: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
     published: list[WindowResult] = field(default_factory=list)
     suppressed: list[WindowResult] = field(default_factory=list)
+    dead_letters: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = field(
+        default_factory=list
+    )
 
 
 class FeaturePipeline:
@@ -191,6 +197,7 @@ class FeaturePipeline:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self.committed_batches = 0
+        self._dead: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
         self.restored_windows = 0
         self._last_tick = 0.0
 
@@ -216,6 +223,7 @@ class FeaturePipeline:
             cfg.bootstrap,
             [
                 TopicSpec(cfg.changelog_topic, config={"cleanup.policy": "compact"}),
+                cfg.dlq_topic,
                 *self.output_topics,
                 *self.topics,  # deliveries: the router creates them; this only lets us subscribe first
             ],
@@ -320,10 +328,12 @@ class FeaturePipeline:
         async with self._lock:
             for records in batch.values():
                 await self._learn_schemas(records)
+            self._dead = []
             self.aggregate(batch)
             outcome = self.close_windows(self._clock_watermark())
+            outcome.dead_letters, self._dead = self._dead, []
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            if outcome.changelog or outcome.outputs or offsets:
+            if outcome.changelog or outcome.outputs or outcome.dead_letters or offsets:
                 await self._commit(outcome, offsets)
         self._after_commit(outcome)
         return outcome
@@ -380,8 +390,20 @@ class FeaturePipeline:
             metrics.TOO_LATE.labels(name).inc(tally[Arrival.TOO_LATE.value])
 
     def _reject(self, r: Any, view: str, reason: str, message: str) -> None:
-        # Not silently lost: counted and logged with where it is, so it can be read again.
+        # Not lost: counted, logged, and sent to the hub's dead-letter topic (same transaction)
+        # with the reason and where it came from.
         metrics.REJECTED.labels(view, reason).inc()
+        why = DeadLetter(
+            reason,
+            f"view {view}: {message}",
+            r.topic,
+            r.partition,
+            r.offset,
+            None,
+            self.config.transactional_id,
+            datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+        self._dead.append((r.key, r.value, dead_letter_headers(r.headers, why)))
         log.error(
             "delivery not usable",
             extra={
@@ -421,6 +443,8 @@ class FeaturePipeline:
                 await producer.send(cfg.changelog_topic, value, key=key)
             for topic, key, value, headers in outcome.outputs:
                 await producer.send(topic, value, key=key, headers=headers)
+            for key, value, headers in outcome.dead_letters:
+                await producer.send(cfg.dlq_topic, value, key=key, headers=headers)
             if offsets:
                 await producer.send_offsets_to_transaction(offsets, cfg.group)
             await producer.commit_transaction()

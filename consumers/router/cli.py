@@ -12,7 +12,7 @@ import orjson
 import typer
 from prometheus_client import start_http_server
 
-from consumers.router.service import Router, RouterConfig
+from consumers.router.service import Router, RouterConfig, tune_gc
 from hub.secret import SecretError, load_master_secret
 from hub.settings import get_settings
 
@@ -46,6 +46,7 @@ def run(
     if port:
         start_http_server(port, addr=settings.metrics_host)
         log.info("metrics", extra={"url": f"http://{settings.metrics_host}:{port}/metrics"})
+    tune_gc()
     asyncio.run(serve(config, secret))
 
 
@@ -89,6 +90,7 @@ def list_command(
                         "message": r.message,
                         "source": f"{r.topic}/{r.partition}/{r.offset}",
                         "agreement": r.agreement_id,
+                        "service": r.router,
                         "time": r.time,
                         "value_bytes": e.value_size,
                     }
@@ -99,7 +101,8 @@ def list_command(
             agreement = f" agreement={r.agreement_id}" if r.agreement_id else ""
             typer.echo(
                 f"{e.partition}:{e.offset} {state} {r.time} {r.error_class} "
-                f"from {r.topic}/{r.partition}/{r.offset}{agreement}: {r.message[:160]}"
+                f"from {r.topic}/{r.partition}/{r.offset} by {r.router or '?'}{agreement}: "
+                f"{r.message[:160]}"
             )
     if not as_json:
         pending = sum(e.pending for e in entries)
@@ -122,6 +125,8 @@ def replay(
     report = asyncio.run(replay_dead_letters(_config(), secret, dry_run=dry_run))
     verb = "would replay" if dry_run else "replayed"
     typer.echo(f"{verb} {report.replayed} dead letter(s)")
+    if report.skipped:
+        typer.echo(f"  left alone {report.skipped} written by other services (not routable)")
     for agreement, n in sorted(report.delivered.items()):
         typer.echo(f"  delivered under {agreement}: {n}")
     for reason, n in sorted(report.dead_again.items()):

@@ -86,7 +86,7 @@ def _event_seconds(record: Any, event: Event) -> float:
 
 def route_events(
     source: SourceRoutes,
-    events: Iterable[tuple[Event, Origin]],
+    events: Iterable[tuple[Event, Origin | Event]],
     serde: AvroSerde,
     now: datetime,
     router: str,
@@ -94,7 +94,11 @@ def route_events(
     only_agreement: str | None = None,
     replayed: bool = False,
 ) -> Outcome:
-    """Apply every active agreement of ``source`` to ``events`` (all from one partition)."""
+    """Apply every active agreement of ``source`` to ``events`` (all from one partition).
+
+    Each event comes with its origin (topic, partition, offset): the record itself when it was
+    read from the source topic, the recorded origin when a dead letter is replayed.
+    """
     out = Outcome()
     routes = [
         r
@@ -124,7 +128,7 @@ def route_events(
     encode, decode = serde.encode, serde.decode
     deliveries, event_times = out.deliveries, out.event_times
 
-    def dead(event: Event, origin: Origin, error: Exception, agreement: str | None) -> None:
+    def dead(event: Event, origin: Origin | Event, error: Exception, agreement: str | None) -> None:
         reason = DeadLetter(
             type(error).__name__,
             str(error),

@@ -36,6 +36,7 @@ class DeadLetterEntry:
 @dataclass
 class ReplayReport:
     replayed: int = 0
+    skipped: int = 0  # dead letters of another service (e.g. the feature pipeline)
     delivered: Counter[str] = field(default_factory=Counter)
     dead_again: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
@@ -139,7 +140,11 @@ async def replay_dead_letters(
                     continue
                 await router.learn_schemas(records)
                 for record in records:
-                    outcome.merge(_replay_one(router, table, record))
+                    one = _replay_one(router, table, record)
+                    if one is None:
+                        report.skipped += 1
+                    else:
+                        outcome.merge(one)
                 offsets[tp] = records[-1].offset + 1
             if offsets:
                 if not dry_run:
@@ -159,10 +164,13 @@ async def replay_dead_letters(
     return report
 
 
-def _replay_one(router: Router, table: Any, record: Any) -> Outcome:
+def _replay_one(router: Router, table: Any, record: Any) -> Outcome | None:
+    """The replay of one dead letter; None when another service wrote it (not ours to route)."""
     now = datetime.now(UTC)
     try:
         reason, original = parse_dead_letter(record.headers)
+        if reason.router and not reason.router.startswith(f"{router.config.group}-"):
+            return None
     except ValueError as error:
         reason = DeadLetter(
             type(error).__name__, str(error), record.topic, record.partition, record.offset

@@ -215,7 +215,7 @@ def test_aggregate_decodes_once_and_interleaves_partitions(pipeline, catalog):
 
     def rec(partition: int, offset: int, value: bytes | None) -> Any:
         return SimpleNamespace(
-            topic=view.topic, partition=partition, offset=offset, key=None, value=value
+            topic=view.topic, partition=partition, offset=offset, key=None, value=value, headers=()
         )
 
     from aiokafka import TopicPartition
@@ -236,6 +236,14 @@ def test_aggregate_decodes_once_and_interleaves_partitions(pipeline, catalog):
         "hub_features_rejected_events_total", {"view": "*", "reason": "DecodeError"}
     )
     assert rejected and rejected >= 1
+    # ... and not lost: both unusable deliveries wait as dead letters for this batch's commit
+    from consumers.router.deadletter import parse_dead_letter
+
+    reasons = [parse_dead_letter(headers)[0] for _, _, headers in pipeline._dead]
+    assert [(r.error_class, r.topic, r.offset) for r in reasons] == [
+        ("DecodeError", view.topic, 6),
+        ("SerdeError", view.topic, 7),
+    ]
 
 
 def test_simulated_events_flow_through_the_agreements_into_every_view(catalog):
