@@ -43,11 +43,19 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec | str]) -> lis
 
 
 async def read_snapshot(
-    bootstrap: str, topic: str, *, isolation_level: str = "read_committed", wait: float = 10.0
+    bootstrap: str,
+    topic: str,
+    *,
+    isolation_level: str = "read_committed",
+    wait: float = 10.0,
+    missing_ok: bool = True,
 ) -> list[ConsumerRecord]:
     """Every record of ``topic`` from the beginning to its end as of now (no consumer group).
 
-    For readers of the hub's own logs (DLQ, audit): a bounded read that ends, not a stream.
+    For readers of the hub's own logs (DLQ, audit, a state changelog): a bounded read that
+    ends, not a stream. A topic without partitions after ``wait`` seconds reads as empty, or,
+    with ``missing_ok=False`` (a restore that silently read nothing would count twice), raises
+    ``LookupError``.
     """
     consumer = AIOKafkaConsumer(
         topic,
@@ -62,7 +70,9 @@ async def read_snapshot(
         deadline = asyncio.get_running_loop().time() + wait
         while not consumer.assignment():
             if asyncio.get_running_loop().time() > deadline:
-                return []  # no such topic: nothing to read
+                if missing_ok:
+                    return []  # no such topic: nothing to read
+                raise LookupError(f"cannot read {topic}: no partitions assigned within {wait} s")
             await asyncio.sleep(0.05)
         assigned = sorted(consumer.assignment())
         await consumer.seek_to_beginning(*assigned)

@@ -38,7 +38,7 @@ from consumers.features.windows import Arrival, FeatureEvent, WindowResult
 from consumers.router.deadletter import DeadLetter, dead_letter_headers
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
-from hub.topics import TopicSpec, ensure_topics
+from hub.topics import TopicSpec, ensure_topics, read_snapshot
 
 log = logging.getLogger("hub.features")
 
@@ -126,39 +126,12 @@ def result_headers(result: WindowResult) -> list[tuple[str, bytes]]:
 
 
 async def read_log(bootstrap: str, topic: str, *, wait: float = 30.0) -> list[Any]:
-    """Every committed record of ``topic`` up to its end as of now (no group): the changelog on
-    restore. The topic must exist: a restore that silently read nothing would count twice."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    await consumer.start()
+    """Every committed record of ``topic`` up to its end as of now: the changelog on restore.
+    The topic must exist: a restore that silently read nothing would count twice."""
     try:
-        # Without a group the consumer takes every partition once it has the topic's metadata.
-        deadline = time.monotonic() + wait
-        while not consumer.assignment():
-            if time.monotonic() > deadline:
-                raise KafkaError(f"cannot read {topic}: no partitions assigned within {wait} s")
-            await asyncio.sleep(0.05)
-        assigned = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*assigned)
-        # read_committed: the end is the last stable offset, after the fencing abort on start
-        ends = await consumer.end_offsets(assigned)
-        records: list[Any] = []
-        pending = {tp for tp in assigned if ends[tp] > await consumer.position(tp)}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for messages in batch.values():
-                records.extend(messages)
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-        return records
-    finally:
-        await consumer.stop()
+        return await read_snapshot(bootstrap, topic, wait=wait, missing_ok=False)
+    except LookupError as error:
+        raise KafkaError(str(error)) from None
 
 
 @dataclass

@@ -4,13 +4,12 @@ department with its own topic, its schema registered, and a read_committed reade
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer
+from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -47,33 +46,8 @@ class Dept:
         return topic
 
     def read(self, topic: str, expected: int, timeout: float = 60.0, settle: float = 1.0) -> list:
-        """Committed records of ``topic``: waits for ``expected``, then ``settle`` s more (so a
-        duplicate would show)."""
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "enable.auto.commit": False,
-            }
-        )
-        consumer.subscribe([topic])
-        records: list = []
-        deadline = time.monotonic() + timeout
-        settle_until = None
-        try:
-            while time.monotonic() < deadline:
-                msg = consumer.poll(0.2)
-                if msg is not None and msg.error() is None:
-                    records.append(msg)
-                if len(records) >= expected and settle_until is None:
-                    settle_until = time.monotonic() + settle
-                if settle_until is not None and time.monotonic() > settle_until:
-                    break
-        finally:
-            consumer.close()
-        return records
+        """Committed records of ``topic`` (see ``committed.read_committed``)."""
+        return read_committed(self.bootstrap, topic, expected, timeout=timeout, settle=settle)
 
     def decode(self, topic: str, messages: list) -> list[dict[str, Any]]:
         """Values decoded by Confluent's own deserializer."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer
+from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -43,33 +42,7 @@ def records(count: int, seed: int = 1, topic: str = MOVED) -> list[dict]:
 
 
 def consume(bootstrap: str, topic: str, expected: int, settle: float = 1.0, timeout: float = 60):
-    """Committed messages of ``topic`` from the start: ``expected`` of them, plus any surplus
-    arriving within ``settle`` seconds (a duplicate would show up there)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    messages = []
-    deadline = time.monotonic() + timeout
-    settle_until = None
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                messages.append(msg)
-            if len(messages) >= expected and settle_until is None:
-                settle_until = time.monotonic() + settle
-            if settle_until is not None and time.monotonic() > settle_until:
-                break
-    finally:
-        consumer.close()
-    return messages
+    return read_committed(bootstrap, topic, expected, timeout=timeout, settle=settle)
 
 
 def decoder(registry_url: str, topic: str):

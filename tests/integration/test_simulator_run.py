@@ -8,12 +8,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-from confluent_kafka import Consumer
+from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -30,31 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def consume_all(bootstrap: str, topics: list[str], expected: int, timeout: float = 90) -> list:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe(topics)
-    messages = []
-    deadline = time.monotonic() + timeout
-    settle_until = None
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                messages.append(msg)
-            if len(messages) >= expected and settle_until is None:
-                settle_until = time.monotonic() + 1.0
-            if settle_until is not None and time.monotonic() > settle_until:
-                break
-    finally:
-        consumer.close()
-    return messages
+    return read_committed(bootstrap, topics, expected, timeout=timeout)
 
 
 async def test_simulation_publishes_every_event_type(kafka_bootstrap, registry_url):
