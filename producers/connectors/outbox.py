@@ -72,6 +72,18 @@ CREATE TABLE IF NOT EXISTS {table} (
     sent_at     VARCHAR(40),
     error       TEXT
 )"""
+# The same table in PostgreSQL: ids from an identity column, times as timestamptz.
+PG_DDL = """\
+CREATE TABLE IF NOT EXISTS {table} (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id    VARCHAR(64)  NOT NULL UNIQUE,
+    topic       VARCHAR(249) NOT NULL,
+    event_key   VARCHAR(255),
+    payload     TEXT         NOT NULL,
+    occurred_at TIMESTAMPTZ  NOT NULL,
+    sent_at     TIMESTAMPTZ,
+    error       TEXT
+)"""
 MAX_ERROR = 2000
 
 
@@ -123,9 +135,10 @@ class OutboxStore:
         return now if self.backend == "postgresql" else now.isoformat(timespec="milliseconds")
 
     def create_table(self) -> None:
-        """Create the table (for SQLite demos and tests; production DDL is the department's)."""
+        """Create the table (for demos and tests; production DDL is the department's)."""
+        ddl = PG_DDL if self.backend == "postgresql" else DDL
         with contextlib.closing(self._conn.cursor()) as cur:
-            cur.execute(DDL.format(table=self.table))
+            cur.execute(ddl.format(table=self.table))
         self._conn.commit()
 
     def check(self) -> None:

@@ -1,14 +1,18 @@
-"""The outbox connector against the real broker with a SQLite outbox: order, invalid rows
-skipped with an error, a crash between the Kafka commit and the database update, no loss and
-no duplicates after the restart."""
+"""The outbox connector against the real broker: order, invalid rows skipped with an error, a
+crash between the Kafka commit and the database update, no loss and no duplicates after the
+restart. With SQLite always; with PostgreSQL too when HUB_TEST_POSTGRES_DSN names a database
+(e.g. postgresql://hub:hub@127.0.0.1/outbox; CI machines have no PostgreSQL server)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 
 import pytest
 from connect_world import Dept, parking
@@ -20,16 +24,50 @@ class Crash(Exception):
     pass
 
 
-@pytest.fixture
-async def world(kafka_bootstrap, registry_url, tmp_path):
+POSTGRES_DSN = os.environ.get("HUB_TEST_POSTGRES_DSN")
+
+
+@dataclass
+class Outbox:
+    """The department's database, as its own system writes and reads it (DB-API)."""
+
+    dsn: str
+    table: str
+
+    def connect(self):
+        if self.dsn.startswith("sqlite:///"):
+            return contextlib.closing(sqlite3.connect(self.dsn.removeprefix("sqlite:///")))
+        import psycopg
+
+        return psycopg.connect(self.dsn)
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "?" if self.dsn.startswith("sqlite") else "%s")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(not POSTGRES_DSN, reason="HUB_TEST_POSTGRES_DSN not set"),
+        ),
+    ]
+)
+async def world(request, kafka_bootstrap, registry_url, tmp_path):
     dept = Dept(kafka_bootstrap, registry_url)
     topic = await dept.register()
-    db = tmp_path / "fachverfahren.db"
-    store = OutboxStore(f"sqlite:///{db}")
+    if request.param == "sqlite":
+        dsn = f"sqlite:///{tmp_path / 'fachverfahren.db'}"
+    else:
+        dsn = POSTGRES_DSN
+    db = Outbox(dsn, f"outbox_{uuid.uuid4().hex[:8]}")
+    store = OutboxStore(dsn, db.table)
     store.create_table()
     store.close()
     config = OutboxConfig(
-        dsn=f"sqlite:///{db}",
+        dsn=dsn,
+        table=db.table,
         bootstrap_servers=kafka_bootstrap,
         registry_url=registry_url,
         name=dept.name,
@@ -40,24 +78,27 @@ async def world(kafka_bootstrap, registry_url, tmp_path):
     return dept, topic, db, config
 
 
-def insert(db, rows: list[tuple[str, str | None, str]]) -> None:
+def insert(db: Outbox, rows: list[tuple[str, str | None, str]]) -> None:
     """(topic, key, payload) rows, as the department's system writes them."""
-    with sqlite3.connect(db) as conn:
-        conn.executemany(
-            "INSERT INTO outbox (event_id, topic, event_key, payload, occurred_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+    with db.connect() as conn:
+        conn.cursor().executemany(
+            db._sql(
+                f"INSERT INTO {db.table} (event_id, topic, event_key, payload, occurred_at) "
+                "VALUES (?, ?, ?, ?, ?)"
+            ),
             [
                 (str(uuid.uuid4()), topic, key, payload, "2026-11-25T10:00:00+01:00")
                 for topic, key, payload in rows
             ],
         )
+        conn.commit()
 
 
-def table(db) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT id, event_id, sent_at, error FROM outbox ORDER BY id"
-        ).fetchall()
+def table(db: Outbox) -> list[tuple]:
+    with db.connect() as conn:
+        cur = conn.cursor()
+        cur.execute(f"SELECT id, event_id, sent_at, error FROM {db.table} ORDER BY id")
+        return cur.fetchall()
 
 
 async def test_crash_after_commit_then_restart_has_no_loss_and_no_duplicates(world):
