@@ -28,14 +28,14 @@ def load_master_secret(path: Path | None) -> bytes:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(MIN_BYTES))
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(MIN_BYTES) + "\n")
             log.warning(
                 "created a demo master secret; set HUB_SECRET_FILE in production",
                 extra={"file": str(path)},
             )
     try:
-        secret = path.read_bytes().strip()
+        secret = _content(path.read_bytes())
     except OSError as exc:
         raise SecretError(f"HUB_SECRET_FILE {path}: cannot read: {exc.strerror}") from None
     if len(secret) < MIN_BYTES:
@@ -43,3 +43,11 @@ def load_master_secret(path: Path | None) -> bytes:
             f"HUB_SECRET_FILE {path}: {len(secret)} bytes, need at least {MIN_BYTES} random bytes"
         )
     return secret
+
+
+def _content(raw: bytes) -> bytes:
+    """A text secret (hex, base64, a passphrase) loses its surrounding whitespace, such as the
+    newline editors add; random binary bytes are taken as they are."""
+    if raw.isascii() and all(32 <= b < 127 or b in b"\t\r\n" for b in raw):
+        return raw.strip()
+    return raw
