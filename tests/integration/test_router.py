@@ -24,6 +24,7 @@ from router_world import CANARY, ORDNUNGSAMT, SECRET, STATISTIK, World, resident
 
 from consumers.router.deadletter import parse_dead_letter
 from consumers.router.service import Router
+from hub.topics import TopicSpec, ensure_topics
 
 
 @pytest.fixture
@@ -261,3 +262,31 @@ def test_metrics_and_sigterm_stop_cleanly(world):
     assert router.returncode == 0, stderr
     assert time.monotonic() - started < 30
     assert '"msg":"router stopped"' in stderr
+
+
+def test_two_router_instances_share_the_topic_and_deliver_each_event_once(world):
+    """Scaling out: two instances in one group, each with its own transactional id."""
+    asyncio.run(ensure_topics(world.bootstrap, [TopicSpec(world.source, partitions=2)]))
+    world.agree("statistik", STATISTIK)
+    secret = world.root / "secret"
+    secret.write_bytes(SECRET)
+    routers = []
+    try:
+        for instance in ("0", "1"):
+            env = {**os.environ, **world.env(), "HUB_SECRET_FILE": str(secret)}
+            env["HUB_ROUTER_INSTANCE"] = instance
+            routers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "hub", "router", "run"], env=env, cwd=world.root
+                )
+            )
+        world.produce([resident(i) for i in range(400)])
+        delivered = world.read(world.delivery_topic("statistik"), 400, timeout=120, settle=3)
+    finally:
+        for router in routers:
+            router.send_signal(signal.SIGTERM)
+        for router in routers:
+            assert router.wait(30) == 0
+    ids = Counter(dict(m.headers())["ce_hubdelivery"].decode() for m in delivered)
+    assert len(ids) == 400 and max(ids.values()) == 1
+    assert {i.rsplit("/", 2)[-2] for i in ids} == {"0", "1"}  # both source partitions routed
