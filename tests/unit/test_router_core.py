@@ -281,3 +281,27 @@ def test_audit_summary_adds_up_and_filters():
     text = render([a, b])
     assert "a  →  ordnungsamt" in text and "delivered 5 event(s)" in text
     assert render([]) == "no deliveries recorded"
+
+
+async def test_incompatible_output_schema_leaves_only_that_agreement_out(tmp_path):
+    from consumers.router.routes import build_routing_table
+    from hub.serde import RegistryError
+
+    write_agreement(tmp_path, "a")
+    write_agreement(tmp_path, "b")
+    catalog = load_catalog(REPO / "schemas")
+
+    async def register(subject: str, schema: dict) -> int:
+        if subject.startswith("deliver.b."):
+            raise RegistryError(409, 409, "Schema being registered is incompatible")
+        return 7
+
+    table = await build_routing_table(tmp_path, catalog, SECRET, register)
+    assert [r.agreement_id for r in table.routes] == ["a"]
+    assert any("b.yaml" in p and "incompatible" in p for p in table.problems)
+
+    async def unreachable(subject: str, schema: dict) -> int:
+        raise RegistryError(0, 0, "registry unreachable")
+
+    with pytest.raises(RegistryError):  # not the agreement's fault: the caller retries
+        await build_routing_table(tmp_path, catalog, SECRET, unreachable)
