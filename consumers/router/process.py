@@ -28,6 +28,9 @@ PASSTHROUGH_HEADERS = frozenset(
 AGREEMENT_HEADER = "ce_hubagreement"
 DELIVERY_HEADER = "ce_hubdelivery"
 EVENT_TIME_FIELD = "occurred_at"
+# The producer's batch size; one delivery must fit a batch with room for its headers.
+MAX_BATCH_BYTES = 512 * 1024  # below the broker's default message.max.bytes (1 MB)
+MAX_DELIVERY_BYTES = MAX_BATCH_BYTES - 64 * 1024
 
 
 class Event(Protocol):
@@ -172,6 +175,10 @@ def route_events(
                     continue
                 key, value = transform(event.key, record)
                 data = encode(schema_id, value)
+                if len(data) > MAX_DELIVERY_BYTES:
+                    raise DeliveryTooLargeError(
+                        f"the delivery would be {len(data)} bytes; at most {MAX_DELIVERY_BYTES}"
+                    )
             except Exception as error:  # any failure of this agreement: dead-letter, go on
                 dead(event, origin, error, aid)
                 continue
@@ -207,6 +214,10 @@ def route_events(
                 )
             )
     return out
+
+
+class DeliveryTooLargeError(ValueError):
+    """A transformed event is larger than a Kafka batch of the router can carry."""
 
 
 class EmptyValueError(ValueError):

@@ -27,7 +27,7 @@ from aiokafka.partitioner import murmur2
 
 from consumers.router import metrics
 from consumers.router.audit import AUDIT_SCHEMA
-from consumers.router.process import Outcome, route_events
+from consumers.router.process import MAX_BATCH_BYTES, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
 from hub.schemas.catalog import iter_schema_files, load_catalog
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError
@@ -164,7 +164,7 @@ class Router:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
-            max_batch_size=512 * 1024,
+            max_batch_size=MAX_BATCH_BYTES,
         )
         # Starting a transactional producer fences an older one with the same id (a crashed
         # instance of ours) and aborts whatever it left open: no half-written batch survives.

@@ -305,3 +305,14 @@ async def test_incompatible_output_schema_leaves_only_that_agreement_out(tmp_pat
 
     with pytest.raises(RegistryError):  # not the agreement's fault: the caller retries
         await build_routing_table(tmp_path, catalog, SECRET, unreachable)
+
+
+def test_a_delivery_too_large_for_a_batch_is_dead_lettered(tmp_path, monkeypatch):
+    from consumers.router import process
+
+    source, serde = make_source(tmp_path, "a")
+    monkeypatch.setattr(process, "MAX_DELIVERY_BYTES", 10)
+    out = route_events(source, events(serde, resident()), serde, NOW, "r")
+    assert out.deliveries == []
+    (dead,) = out.dead_letters
+    assert parse_dead_letter(dead[2])[0].error_class == "DeliveryTooLargeError"
