@@ -10,7 +10,7 @@ import datetime as dt
 import itertools
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -46,16 +46,7 @@ TransformKind = Literal[
 
 _BARE_ONLY = {"keep", "drop", "pseudonymize"}
 _BARE_OR_ARG = {"redact"}
-_NEEDS_ARG = {
-    "mask",
-    "truncate",
-    "generalize",
-    "age_band",
-    "bucket",
-    "postcode_prefix",
-    "h3",
-    "date_shift",
-}
+_NEEDS_ARG = set(get_args(TransformKind)) - _BARE_ONLY - _BARE_OR_ARG
 KEY_TRANSFORMS = frozenset({"keep", "drop", "redact", "pseudonymize", "mask"})
 TRUNCATE_UNITS = ("hour", "day", "month", "year")
 GENERALIZE_UNITS = ("year", "quarter", "month")

@@ -126,21 +126,25 @@ def test_body_is_exactly_what_fastavro_writes(record: dict) -> None:
     assert serde_with((9, V1)).encode(9, record) == header(9) + expected.getvalue()
 
 
+# A plain v1 record with every field at its simplest value.
+MINIMAL_V1 = {
+    "tree_id": "t",
+    "height_m": 1.0,
+    "age": 1,
+    "planted": 2,
+    "healthy": True,
+    "photo": b"",
+    "ratio": 0.5,
+    "state": "OK",
+    "note": None,
+    "tags": [],
+    "scores": {},
+}
+
+
 def test_schema_may_be_given_as_json_text() -> None:
     serde = serde_with((1, json.dumps(V1)))
-    record = {
-        "tree_id": "t",
-        "height_m": 1.0,
-        "age": 1,
-        "planted": 2,
-        "healthy": True,
-        "photo": b"",
-        "ratio": 0.5,
-        "state": "OK",
-        "note": None,
-        "tags": [],
-        "scores": {},
-    }
+    record = dict(MINIMAL_V1)
     assert serde.decode(serde.encode(1, record)) == record
 
 
@@ -163,19 +167,7 @@ def test_v2_reader_fills_defaults_for_v1_records(record: dict) -> None:
 
 def test_reader_equal_to_writer_reads_the_same() -> None:
     serde = serde_with((1, V1))
-    record = {
-        "tree_id": "t",
-        "height_m": 1.0,
-        "age": 1,
-        "planted": 2,
-        "healthy": True,
-        "photo": b"",
-        "ratio": 0.5,
-        "state": "OK",
-        "note": None,
-        "tags": [],
-        "scores": {},
-    }
+    record = dict(MINIMAL_V1)
     # Key order differs: still recognized as the same schema.
     same = parse(json.dumps(dict(reversed(list(V1.items())))))
     assert serde.decode(serde.encode(1, record), same) == record
@@ -189,19 +181,7 @@ def test_incompatible_reader_raises_resolution_error() -> None:
         "fields": [{"name": "species", "type": "string"}],
     }  # no default, not written
     serde = serde_with((1, V1))
-    record = {
-        "tree_id": "t",
-        "height_m": 1.0,
-        "age": 1,
-        "planted": 2,
-        "healthy": True,
-        "photo": b"",
-        "ratio": 0.5,
-        "state": "OK",
-        "note": None,
-        "tags": [],
-        "scores": {},
-    }
+    record = dict(MINIMAL_V1)
     with pytest.raises(SchemaResolutionError, match="schema id 1 cannot be read"):
         serde.decode(serde.encode(1, record), parse(reader))
 
