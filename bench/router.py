@@ -37,7 +37,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from consumers.router.service import Router, RouterConfig, tune_gc  # noqa: E402
+from consumers.router.runtime import default_workers, tune_gc  # noqa: E402
+from consumers.router.service import Router, RouterConfig  # noqa: E402
 from hub.serde import AsyncRegistryClient, AvroSerde  # noqa: E402
 from hub.topics import TopicSpec, ensure_topics  # noqa: E402
 
@@ -102,8 +103,9 @@ def resident(i: int, occurred_at: datetime) -> dict:
 
 
 class World:
-    def __init__(self, bootstrap: str, registry_url: str, root: Path) -> None:
+    def __init__(self, bootstrap: str, registry_url: str, root: Path, workers: int) -> None:
         self.bootstrap, self.registry_url, self.root = bootstrap, registry_url, root
+        self.workers = workers
         self.dept = "bench" + uuid.uuid4().hex[:8]
         self.source = f"{self.dept}.resident.moved"
         schema_dir = root / "schemas" / self.dept / "resident.moved"
@@ -126,6 +128,7 @@ class World:
             group=group,
             dlq_topic=f"{self.dept}.dlq",
             audit_topic=f"{self.dept}.audit",
+            workers=self.workers,
         )
 
     def env(self, group: str) -> dict:
@@ -143,10 +146,15 @@ class World:
             "HUB_ROUTER_METRICS_PORT": "0",
             "HUB_SECRET_FILE": str(secret),
             "HUB_LOG_LEVEL": "WARNING",
+            "HUB_ROUTER_WORKERS": str(self.workers),
         }
 
     async def produce(self, first: int, count: int, rate: float | None = None) -> None:
-        """Produce ``count`` events (as fast as possible, or paced at ``rate``/s)."""
+        """Produce ``count`` events (as fast as possible, or paced at ``rate``/s).
+
+        Paced events are encoded before the clock starts, with their planned event time: the
+        load generator shares the machine with the router and should take little of it.
+        """
         registry = AsyncRegistryClient(self.registry_url)
         schema_id = await registry.register(f"{self.source}-value", self.schema)
         await registry.aclose()
@@ -156,23 +164,49 @@ class World:
             bootstrap_servers=self.bootstrap, linger_ms=5, max_batch_size=512 * 1024
         )
         await producer.start()
-        started = time.perf_counter()
         try:
-            for n, i in enumerate(range(first, first + count)):
-                now = datetime.now(UTC)
-                await producer.send(
-                    self.source,
-                    serde.encode(schema_id, resident(i, now)),
-                    key=f"R-{i:09d}".encode(),
-                    headers=[("ce_time", now.isoformat().encode()), ("ce_id", str(i).encode())],
-                )
-                if rate and n % 50 == 0:
-                    ahead = n / rate - (time.perf_counter() - started)
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+            if rate:
+                await self._paced(producer, serde, schema_id, first, count, rate)
+            else:
+                for i in range(first, first + count):
+                    now = datetime.now(UTC)
+                    await producer.send(
+                        self.source,
+                        serde.encode(schema_id, resident(i, now)),
+                        key=f"R-{i:09d}".encode(),
+                        headers=[("ce_time", now.isoformat().encode()), ("ce_id", str(i).encode())],
+                    )
             await producer.flush()
         finally:
             await producer.stop()
+
+    async def _paced(
+        self, producer: AIOKafkaProducer, serde: AvroSerde, schema_id: int, first: int,
+        count: int, rate: float,
+    ) -> None:  # fmt: skip
+        lead = 0.5 + count * 20e-6  # time to encode them all before the first send
+        start = datetime.now(UTC) + timedelta(seconds=lead)
+        payloads = [
+            serde.encode(schema_id, resident(i, start + timedelta(seconds=n / rate)))
+            for n, i in enumerate(range(first, first + count))
+        ]
+        await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
+        started = time.perf_counter()
+        for n, payload in enumerate(payloads):
+            i = first + n
+            await producer.send(
+                self.source,
+                payload,
+                key=f"R-{i:09d}".encode(),
+                headers=[
+                    ("ce_time", datetime.now(UTC).isoformat().encode()),
+                    ("ce_id", str(i).encode()),
+                ],
+            )
+            if n % 50 == 0:
+                ahead = n / rate - (time.perf_counter() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
 
 
 async def passthrough(world: World, events: int) -> float:
@@ -219,27 +253,34 @@ async def passthrough(world: World, events: int) -> float:
         await consumer.stop()
 
 
-async def through_router(world: World, events: int) -> tuple[float, int]:
+async def through_router(
+    world: World, events: int, group_suffix: str = "router", workers: int | None = None
+) -> tuple[float, int]:
     """Events/s through the router (time from its first batch to the commit of the last)."""
     from consumers.router import metrics
 
     tune_gc()  # as `hub router run` does
-    router = Router(world.config(f"{world.dept}-router"), SECRET)
-    counter = metrics.EVENTS_IN.labels(world.source)
-    base = counter._value.get()
+    config = world.config(f"{world.dept}-{group_suffix}")
+    if workers is not None:
+        config.workers = workers
+    base = {
+        name: metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() for name in AGREEMENTS
+    }
+    router = Router(config, SECRET)
     async with router:
         task = asyncio.create_task(router.run())
         while router.committed_batches == 0:
             await asyncio.sleep(0.001)
         started = time.perf_counter()
-        first = counter._value.get() - base
-        while counter._value.get() - base < events:
-            await asyncio.sleep(0.005)
+        first = router.committed_events
+        while router.committed_events < events:
+            await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - started
         router.stop()
         await task
         delivered = sum(
-            metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() for name in AGREEMENTS
+            metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() - base[name]
+            for name in AGREEMENTS
         )
     return (events - first) / elapsed, int(delivered)
 
@@ -341,10 +382,18 @@ async def rss(world: World, events: int) -> dict:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """RSS of ``pid`` and its children (the router's workers), in MB."""
+    total = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _rss_mb(int(child))
+    except OSError:  # gone meanwhile
+        pass
+    return total
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -359,7 +408,7 @@ async def main(args: argparse.Namespace) -> dict:
         registry_url = thread.url
     root = Path(tempfile.mkdtemp(prefix="bench-router-"))
     try:
-        world = World(bootstrap, registry_url, root)
+        world = World(bootstrap, registry_url, root, args.workers)
         await ensure_topics(bootstrap, [TopicSpec(world.source)])
         await world.produce(0, args.events)
         base = await passthrough(world, args.events)
@@ -368,12 +417,17 @@ async def main(args: argparse.Namespace) -> dict:
             "benchmark": "router",
             "events": args.events,
             "agreements_on_topic": len(AGREEMENTS),
+            "router_workers": args.workers,
             "passthrough_events_per_s": round(base),
             "router_events_per_s": round(routed),
             "router_deliveries_per_s": round(routed * delivered / args.events),
             "ratio_router_to_passthrough": round(routed / base, 3),
             "target_ratio": 0.5,
         }
+        if args.workers:  # the same router without worker processes, for comparison
+            alone, _ = await through_router(world, args.events, "router-in-process", workers=0)
+            result["router_in_process_events_per_s"] = round(alone)
+            result["ratio_in_process_to_passthrough"] = round(alone / base, 3)
         if args.lag_seconds:
             result["lag_at_half_rate"] = await lag(world, routed / 2, args.lag_seconds)
             result["target_p99_ms"] = 250
@@ -392,4 +446,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--lag-seconds", type=float, default=20)
     parser.add_argument("--rss-events", type=int, default=0, help="e.g. 1000000")
+    parser.add_argument(
+        "--workers", type=int, default=default_workers(), help="routing processes (0: in-process)"
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

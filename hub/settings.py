@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "HUB_"
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     router_instance: str = "0"
     """Stable, unique name of this router instance: its transactional id is
     ``<router_group>-<router_instance>``, so a restarted instance fences its own zombie."""
+    router_workers: int | None = Field(default=None, ge=0)
+    """Processes that decode, transform and encode for the router; unset: one per core (none on
+    a single core). 0 routes in the router's own process."""
     router_metrics_port: int = 9101
     metrics_host: str = "127.0.0.1"
     """Where services serve /metrics; 0.0.0.0 in a container so Prometheus can scrape."""

@@ -12,7 +12,8 @@ import orjson
 import typer
 from prometheus_client import start_http_server
 
-from consumers.router.service import Router, RouterConfig, tune_gc
+from consumers.router.runtime import tune_gc
+from consumers.router.service import Router, RouterConfig
 from hub.secret import SecretError, load_master_secret
 from hub.settings import get_settings
 

@@ -3,7 +3,9 @@ updates counters per batch, not per event)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections import Counter as Tally
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -38,7 +40,24 @@ def count(metric: Counter, by_label: Iterable[tuple[str, int]]) -> None:
             _child(metric, label).inc(n)
 
 
-def observe_lags(commit_s: float, event_times: Iterable[float]) -> None:
-    observe = LAG.observe
-    for event_s in event_times:
-        observe(max(0.0, commit_s - event_s))
+def observe_lags(commit_s: float, event_times: Sequence[float]) -> None:
+    """One lag sample per event, added a bucket at a time (``observe`` per event costs ~3 µs,
+    a tenth of what the router spends on an event)."""
+    observe_many(LAG, [max(0.0, commit_s - event_s) for event_s in event_times])
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """Exactly what ``histogram.observe(v)`` for each value records, in one pass per bucket."""
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:  # another prometheus_client layout
+        for v in values:
+            histogram.observe(v)
+        return
+    if not values:
+        return
+    # bisect_left: the first bound >= v, as observe's ``v <= bound`` picks
+    for i, n in Tally(bisect_left(bounds, v) for v in values).items():
+        buckets[i].inc(n)
+    total.inc(sum(values))

@@ -68,16 +68,52 @@ class Outcome:
     filtered: Counter[str] = field(default_factory=Counter)
     dead: Counter[str] = field(default_factory=Counter)  # by error class
     events: int = 0
+    # offsets looked at, by (source topic, partition): what the audit records' ranges cover
+    ranges: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
     def merge(self, other: Outcome) -> None:
+        """Add ``other`` (a later slice of events); audit records of one agreement and source
+        partition become one, over the joint offset range."""
         self.deliveries += other.deliveries
         self.dead_letters += other.dead_letters
-        self.audit += other.audit
+        for where, (low, high) in other.ranges.items():
+            seen = self.ranges.get(where)
+            self.ranges[where] = (
+                (low, high) if seen is None else (min(seen[0], low), max(seen[1], high))
+            )
+        if self.audit or other.audit:
+            self.audit = merge_audit([*self.audit, *other.audit], self.ranges)
         self.event_times += other.event_times
         self.delivered.update(other.delivered)
         self.filtered.update(other.filtered)
         self.dead.update(other.dead)
         self.events += other.events
+
+
+def merge_audit(
+    records: list[dict[str, Any]], ranges: dict[tuple[str, int], tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """Audit records of several slices, one per (agreement, source partition, replayed), each
+    over every offset looked at in its partition (as one pass over all slices would say)."""
+    merged: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        key = (
+            record["agreement_id"],
+            record["source_topic"],
+            record["source_partition"],
+            record["replayed"],
+        )
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = dict(record)
+            continue
+        seen["delivered"] += record["delivered"]
+        seen["filtered"] += record["filtered"]
+    for record in merged.values():
+        span = ranges.get((record["source_topic"], record["source_partition"]))
+        if span is not None:
+            record["first_offset"], record["last_offset"] = span
+    return list(merged.values())
 
 
 def _event_seconds(record: Any, event: Event) -> float:
@@ -195,6 +231,7 @@ def route_events(
 
     if first is None:
         return out
+    out.ranges[(source.topic, partition)] = (first, last)
     for i, route in enumerate(routes):
         if delivered[i] or filtered[i]:
             out.delivered[route.agreement_id] += delivered[i]

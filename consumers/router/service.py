@@ -5,13 +5,17 @@ Kafka transaction holding its deliveries, dead letters, audit records and the co
 (consume-transform-produce), so subscribers reading ``read_committed`` see every event once,
 also across crashes. Plain aiokafka, not a FastStream subscriber: the hot loop works on whole
 batches and sends without awaiting each acknowledgement (see DESIGN.md, "The hot path").
+
+Two batches are in flight at most: while one commits, the next is already being routed (in
+worker processes when ``workers`` > 0, else in slices between which the commit progresses).
+Transactions still follow one another in offset order; when one fails, both batches are read
+again from the first offset neither committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import random
 import time
@@ -29,6 +33,8 @@ from consumers.router import metrics
 from consumers.router.audit import AUDIT_SCHEMA
 from consumers.router.process import MAX_BATCH_BYTES, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
+from consumers.router.runtime import default_workers
+from consumers.router.workers import RouteWorkers, WorkerDied
 from hub.schemas.catalog import iter_schema_files, load_catalog
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
@@ -36,6 +42,9 @@ from hub.settings import Settings
 from hub.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger("hub.router")
+# Routing in-process holds the event loop; every so many events (~20 ms) it lets the previous
+# batch's transaction take its next round trip, so commit and routing overlap.
+YIELD_EVERY = 250
 
 
 @dataclass
@@ -52,6 +61,7 @@ class RouterConfig:
     poll_ms: int = 100
     watch_interval: float = 2.0
     retry_backoff: float = 1.0
+    workers: int = 0  # processes routing events; 0: in the router's own process
 
     @property
     def transactional_id(self) -> str:
@@ -72,21 +82,12 @@ class RouterConfig:
             "instance": settings.router_instance,
             "dlq_topic": settings.dlq_topic,
             "audit_topic": settings.audit_topic,
+            "workers": default_workers()
+            if settings.router_workers is None
+            else settings.router_workers,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
-def tune_gc() -> None:
-    """Fewer, cheaper garbage collections for a long-running router process.
-
-    Each event allocates a handful of short-lived dicts and tuples; with CPython's default
-    gen-0 threshold (700) the collector runs every few events and costs ~15 % of the hot loop.
-    Objects alive at start (modules, schemas, compiled agreements) are frozen out of it.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 class TransientError(RuntimeError):
@@ -94,14 +95,13 @@ class TransientError(RuntimeError):
 
 
 class _Revocation(ConsumerRebalanceListener):
-    """Let a batch in flight commit before its partitions go to another instance."""
+    """Let the batches in flight commit before their partitions go to another instance."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
-        self._lock = lock
+    def __init__(self, router: Router) -> None:
+        self._router = router
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self._lock:
-            pass
+        await self._router.quiesce()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(map(str, assigned))})
@@ -138,7 +138,11 @@ class Router:
         self._partition_counts: dict[str, int] = {}  # of delivery topics
         self._fingerprint: tuple = ()
         self._watcher: asyncio.Task | None = None
+        self._workers: RouteWorkers | None = None
+        self._writers: dict[int, str] = {}  # writer schemas by id, as workers need them
+        self._inflight: _InFlight | None = None  # the batch being committed
         self.committed_batches = 0
+        self.committed_events = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> Router:
@@ -196,10 +200,14 @@ class Router:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         async with self._lock:  # a batch in flight commits first
+            with contextlib.suppress(Exception):
+                await self._settle()
             if self._consumer:
                 await self._consumer.stop()
             if self._producer:
                 await self._producer.stop()
+            if self._workers:
+                await self._workers.stop()
         await self._registry.aclose()
         log.info("router stopped", extra={"router": self.config.name})
 
@@ -252,9 +260,15 @@ class Router:
         assert self._consumer is not None
         old_topics = self._table.topics
         await self.use_table(table)
+        if self.config.workers:  # a new table is a new pool: workers compile what was registered
+            workers = RouteWorkers(self.config.workers, table, self._secret)
+            await workers.start()
+            old, self._workers = self._workers, workers
+            if old:
+                await old.stop()
         if table.topics != old_topics or not self._consumer.subscription():
             if table.topics:
-                self._consumer.subscribe(table.topics, listener=_Revocation(self._lock))
+                self._consumer.subscribe(table.topics, listener=_Revocation(self))
             elif self._consumer.subscription():
                 self._consumer.unsubscribe()
         self._update_agreement_gauges()
@@ -296,70 +310,145 @@ class Router:
 
     # -- the loop -----------------------------------------------------------------------------
     async def run(self) -> None:
-        """Route until ``stop()``; each batch is committed (or retried) before the next."""
+        """Route until ``stop()``; every batch is committed (or read again) before it returns."""
         assert self._consumer is not None
         consumer = self._consumer
-        while not self._stop.is_set():
-            if self._reload.is_set():
-                await self._reload_now()
-            if not consumer.subscription():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=0.5)
-                continue
-            batch = await consumer.getmany(
-                timeout_ms=self.config.poll_ms, max_records=self.config.max_batch
-            )
-            if not batch:
-                continue
-            try:
-                await self._handle(batch)
-            except ProducerFenced:
-                log.critical(
-                    "another router runs with the same transactional id; stopping this one",
-                    extra={"transactional_id": self.config.transactional_id},
+        try:
+            while not self._stop.is_set():
+                if self._reload.is_set():
+                    async with self._lock:
+                        await self._settle()
+                    await self._reload_now()
+                if not consumer.subscription():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), timeout=0.5)
+                    continue
+                batch = await consumer.getmany(
+                    timeout_ms=self.config.poll_ms, max_records=self.config.max_batch
                 )
-                raise
-            except (TransientError, KafkaError) as error:
-                metrics.TRANSACTIONS.labels("aborted").inc()
-                log.warning("batch not committed, retrying", extra={"error": repr(error)})
-                self._rewind(batch)
-                await asyncio.sleep(self.config.retry_backoff)
+                if batch:
+                    await self._handle(batch)
+                elif self._inflight is not None and self._inflight.task.done():
+                    async with self._lock:
+                        await self._settle()
+        finally:
+            async with self._lock:
+                await self._settle()
+
+    async def quiesce(self) -> None:
+        """Wait until no batch is in flight (before partitions are revoked)."""
+        async with self._lock:
+            if self._inflight is not None:
+                await asyncio.wait([self._inflight.task])
 
     async def _handle(self, batch: dict[TopicPartition, list]) -> None:
+        """Route ``batch`` while the previous one commits; then start committing it."""
         started = time.perf_counter()
         async with self._lock:
-            now = datetime.now(UTC)
-            outcome = Outcome()
-            for tp, records in batch.items():
-                source = self._table.sources.get(tp.topic)
-                if source is None:  # its agreements were withdrawn since the fetch
-                    continue
-                await self.learn_schemas(records)
-                metrics.count(metrics.EVENTS_IN, [(tp.topic, len(records))])
-                events = ((r, r) for r in records)  # a record is its own origin
-                outcome.merge(route_events(source, events, self._serde, now, self.config.name))
+            assert self._consumer is not None
+            assigned = self._consumer.assignment()
+            # A rebalance may have taken partitions since the fetch: their new owner reads them.
+            batch = {tp: records for tp, records in batch.items() if tp in assigned}
+            if not batch:
+                return
+            routing = asyncio.ensure_future(self._route(batch, datetime.now(UTC)))
+            try:
+                committed = await self._settle(also=batch)
+            finally:
+                if not routing.done():
+                    await asyncio.wait([routing])
+            try:
+                outcome = routing.result()
+            except (TransientError, WorkerDied) as error:
+                if committed:
+                    await self._retry_later(error, batch)
+                    if isinstance(error, WorkerDied):
+                        await self._restart_workers()
+                return
+            if not committed:
+                return  # both batches are read again
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            await self.commit(outcome, offsets, self.config.group)
-        commit_s = time.time()
+            events = sum(len(records) for records in batch.values())
+            task = asyncio.create_task(self._commit_batch(outcome, offsets, events, started))
+            self._inflight = _InFlight(batch, task)
+
+    async def _route(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
+        outcome = Outcome()
+        name = self.config.name
+        for tp, records in batch.items():
+            source = self._table.sources.get(tp.topic)
+            if source is None:  # its agreements were withdrawn since the fetch
+                continue
+            writers = await self.learn_schemas(records)
+            metrics.count(metrics.EVENTS_IN, [(tp.topic, len(records))])
+            if self._workers is not None:
+                outcome.merge(await self._workers.route(tp.topic, records, writers, now, name))
+                continue
+            for i in range(0, len(records), YIELD_EVERY):
+                if i:
+                    await asyncio.sleep(0)  # the previous batch's commit goes on meanwhile
+                part = records[i : i + YIELD_EVERY]
+                outcome.merge(route_events(source, ((r, r) for r in part), self._serde, now, name))
+        return outcome
+
+    async def _commit_batch(
+        self, outcome: Outcome, offsets: dict[TopicPartition, int], events: int, started: float
+    ) -> None:
+        await self.commit(outcome, offsets, self.config.group)
+        self.committed_events += events
         metrics.PROCESSING.observe(time.perf_counter() - started)
         metrics.count(metrics.DELIVERIES, outcome.delivered.items())
         metrics.count(metrics.FILTERED, outcome.filtered.items())
         metrics.count(metrics.DEAD_LETTERS, outcome.dead.items())
-        metrics.observe_lags(commit_s, outcome.event_times)
+        metrics.observe_lags(time.time(), outcome.event_times)
         if outcome.dead:
             log.warning("events dead-lettered", extra={"reasons": dict(outcome.dead)})
 
-    async def learn_schemas(self, records: list) -> None:
-        """Fetch unseen writer schemas without blocking the loop; unknown ids stay unknown (the
-        event is dead-lettered), an unreachable registry is transient (the batch is retried)."""
-        wanted = set()
+    async def _settle(self, also: dict[TopicPartition, list] | None = None) -> bool:
+        """Wait for the batch in flight to commit. If it could not, read it (and ``also``, the
+        batch after it) again and return False; a fenced producer ends the router."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return True
+        try:
+            await inflight.task
+        except ProducerFenced:
+            log.critical(
+                "another router runs with the same transactional id; stopping this one",
+                extra={"transactional_id": self.config.transactional_id},
+            )
+            raise
+        except (TransientError, KafkaError) as error:
+            await self._retry_later(error, inflight.batch, also or {})
+            return False
+        return True
+
+    async def _retry_later(self, error: BaseException, *batches: dict) -> None:
+        metrics.TRANSACTIONS.labels("aborted").inc()
+        log.warning("batch not committed, reading it again", extra={"error": repr(error)})
+        self._rewind(*batches)
+        await asyncio.sleep(self.config.retry_backoff)
+
+    async def _restart_workers(self) -> None:
+        """A worker died (killed, out of memory): a fresh pool under the same table."""
+        assert self._workers is not None
+        log.error("a routing worker died; starting the pool again")
+        old = self._workers
+        self._workers = RouteWorkers(old.count, self._table, self._secret)
+        with contextlib.suppress(Exception):
+            await old.stop()
+        await self._workers.start()
+
+    async def learn_schemas(self, records: list) -> dict[int, str]:
+        """The writer schemas of ``records`` by id (for workers), fetching unseen ones without
+        blocking the loop. Unknown ids stay unknown (the event is dead-lettered); an unreachable
+        registry is transient (the batch is read again)."""
+        ids = set()
         for r in records:
             value = r.value
             if value is not None and len(value) >= HEADER_SIZE and value[0] == MAGIC_BYTE:
-                schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
-                if schema_id not in self._known_ids:
-                    wanted.add(schema_id)
-        for schema_id in wanted:
+                ids.add(int.from_bytes(value[1:HEADER_SIZE], "big"))
+        for schema_id in ids - self._known_ids:
             try:
                 text = await self._registry.schema_by_id(schema_id)
             except RegistryError as error:
@@ -367,7 +456,9 @@ class Router:
                     raise TransientError(f"registry: {error}") from error
                 continue  # 404: the serde raises UnknownSchemaError, the event is dead-lettered
             self._serde.add_schema(schema_id, text)
+            self._writers[schema_id] = text
             self._known_ids.add(schema_id)
+        return {i: self._writers[i] for i in ids if i in self._writers}
 
     @property
     def serde(self) -> AvroSerde:
@@ -413,13 +504,26 @@ class Router:
         metrics.TRANSACTIONS.labels("committed").inc()
         self.committed_batches += 1
 
-    def _rewind(self, batch: dict[TopicPartition, list]) -> None:
-        """After an aborted transaction, read the batch again from its first offsets."""
+    def _rewind(self, *batches: dict[TopicPartition, list]) -> None:
+        """After an aborted transaction, read again from the first offsets not committed."""
         assert self._consumer is not None
         assigned = self._consumer.assignment()
-        for tp, records in batch.items():
+        first: dict[TopicPartition, int] = {}
+        for batch in batches:
+            for tp, records in batch.items():
+                if records:
+                    first[tp] = min(first.get(tp, records[0].offset), records[0].offset)
+        for tp, offset in first.items():
             if tp in assigned:
-                self._consumer.seek(tp, records[0].offset)
+                self._consumer.seek(tp, offset)
+
+
+@dataclass
+class _InFlight:
+    """A routed batch whose transaction is being committed."""
+
+    batch: dict[TopicPartition, list]
+    task: asyncio.Task
 
 
 class _Batches:

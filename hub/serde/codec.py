@@ -90,6 +90,10 @@ class AvroSerde:
         self._headers[schema_id] = header(schema_id)
         return parsed
 
+    def __contains__(self, schema_id: object) -> bool:
+        """Whether ``schema_id`` is known (added or fetched before)."""
+        return schema_id in self._by_id
+
     def schema(self, schema_id: int) -> ParsedSchema:
         """The parsed schema of ``schema_id``, fetched from the schema source when unseen."""
         parsed = self._by_id.get(schema_id)

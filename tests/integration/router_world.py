@@ -165,6 +165,7 @@ class World:
             "HUB_DLQ_TOPIC": self.dlq,
             "HUB_AUDIT_TOPIC": self.audit,
             "HUB_ROUTER_METRICS_PORT": "0",
+            "HUB_ROUTER_WORKERS": "0",  # tests that want routing processes say so
         }
 
     # -- producing ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -54,12 +55,13 @@ async def read(world: World, topic: str, expected: int, **kw) -> list:
     return await asyncio.to_thread(world.read, topic, expected, **kw)
 
 
-async def test_delivers_only_what_agreements_allow_and_no_canary_leaks(world):
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_delivers_only_what_agreements_allow_and_no_canary_leaks(world, workers):
     world.agree("ordnungsamt", ORDNUNGSAMT)
     world.agree("statistik", STATISTIK)
     records = [resident(i) for i in range(20)] + [resident(99, city="Dortmund")]
     await asyncio.to_thread(world.produce, records)
-    async with running(world):
+    async with running(world, workers=workers):
         ordnung = await read(world, world.delivery_topic("ordnungsamt"), 20)
         statistik = await read(world, world.delivery_topic("statistik"), 21)
     assert len(ordnung) == 20  # the Dortmund move is filtered out by `where`
@@ -99,7 +101,8 @@ async def test_pseudonyms_are_unlinkable_across_subscribers(world):
     assert not ids_a & ids_b
 
 
-async def test_poison_messages_go_to_the_dlq_and_the_stream_goes_on(world):
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_poison_messages_go_to_the_dlq_and_the_stream_goes_on(world, workers):
     world.agree("statistik", STATISTIK)
     await asyncio.to_thread(world.produce, [resident(1)])
     await asyncio.to_thread(world.produce_raw, b"\x01not avro at all", b"bad-magic")
@@ -109,7 +112,7 @@ async def test_poison_messages_go_to_the_dlq_and_the_stream_goes_on(world):
     await asyncio.to_thread(world.produce_raw, truncated, b"truncated")
     await asyncio.to_thread(world.produce_raw, None, b"tombstone")
     await asyncio.to_thread(world.produce, [resident(2)])
-    async with running(world) as router:
+    async with running(world, workers=workers) as router:
         delivered = await read(world, world.delivery_topic("statistik"), 2)
         dead = await read(world, world.dlq, 4)
     assert len(delivered) == 2  # the good events on both sides of the poison
@@ -189,10 +192,11 @@ async def test_audit_records_every_delivery(world):
     assert {f["path"] for f in first["fields"]} >= {"resident_id", "new_address.postcode"}
 
 
-def test_sigkill_mid_stream_then_restart_delivers_each_event_exactly_once(world):
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_sigkill_mid_stream_then_restart_delivers_each_event_exactly_once(world, workers):
     world.agree("ordnungsamt", ORDNUNGSAMT)
     total = 3000
-    env = {**os.environ, **world.env(), "HUB_LOG_FORMAT": "text"}
+    env = {**os.environ, **world.env(), "HUB_LOG_FORMAT": "text", "HUB_ROUTER_WORKERS": workers}
     secret = world.root / "secret"
     secret.write_bytes(SECRET)
     env["HUB_SECRET_FILE"] = str(secret)
@@ -237,6 +241,7 @@ def test_metrics_and_sigterm_stop_cleanly(world):
         **world.env(),
         "HUB_LOG_FORMAT": "json",
         "HUB_ROUTER_METRICS_PORT": str(port),
+        "HUB_ROUTER_WORKERS": "2",  # SIGTERM also ends the routing processes
     }
     secret = world.root / "secret"
     secret.write_bytes(SECRET)
@@ -262,6 +267,20 @@ def test_metrics_and_sigterm_stop_cleanly(world):
     assert router.returncode == 0, stderr
     assert time.monotonic() - started < 30
     assert '"msg":"router stopped"' in stderr
+    assert not _children(router.pid), "routing processes left behind"
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (the router's workers)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            if fields.get("PPid", "").strip() == str(pid):
+                found.append(int(status.parent.name))
+    return found
 
 
 def test_two_router_instances_share_the_topic_and_deliver_each_event_once(world):
@@ -290,3 +309,55 @@ def test_two_router_instances_share_the_topic_and_deliver_each_event_once(world)
     ids = Counter(dict(m.headers())["ce_hubdelivery"].decode() for m in delivered)
     assert len(ids) == 400 and max(ids.values()) == 1
     assert {i.rsplit("/", 2)[-2] for i in ids} == {"0", "1"}  # both source partitions routed
+
+
+async def test_a_failed_commit_reads_both_batches_in_flight_again(world):
+    """While batch n commits, batch n+1 is routed; when n's transaction fails, both are read
+    again from n's first offset: nothing lost, nothing twice."""
+    world.agree("statistik", STATISTIK)
+    total = 600
+    calls = 0
+    await asyncio.to_thread(world.produce, [resident(i) for i in range(total)])
+    async with running(world, max_batch=100) as router:
+        # patched before the router's task first runs: no batch has been committed yet
+        commit = router.commit
+
+        async def fail_the_second(outcome, offsets, group):
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                from aiokafka.errors import KafkaConnectionError
+
+                raise KafkaConnectionError("injected: the broker went away")
+            await commit(outcome, offsets, group)
+
+        router.commit = fail_the_second
+        router.config.retry_backoff = 0.1
+        rewind = router._rewind
+        rewound = []
+
+        def record_rewind(*batches):
+            rewound.append([sum(len(r) for r in b.values()) for b in batches])
+            rewind(*batches)
+
+        router._rewind = record_rewind
+        delivered = await read(world, world.delivery_topic("statistik"), total, settle=2)
+    assert calls > 2
+    assert rewound[0] == [100, 100], rewound  # the failed batch and the one routed meanwhile
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == total and max(ids.values()) == 1
+
+
+async def test_a_killed_routing_process_is_replaced_and_nothing_is_lost(world):
+    world.agree("statistik", STATISTIK)
+    total = 2000
+    async with running(world, workers=2) as router:
+        await asyncio.to_thread(world.produce, [resident(i) for i in range(total // 2)])
+        assert await read(world, world.delivery_topic("statistik"), 1, settle=0)
+        pool = router._workers
+        os.kill(pool.pids[0], signal.SIGKILL)
+        await asyncio.to_thread(world.produce, [resident(i) for i in range(total // 2, total)])
+        delivered = await read(world, world.delivery_topic("statistik"), total, settle=2)
+        assert router._workers is not pool  # a new pool took over
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == total and max(ids.values()) == 1
