@@ -1,3 +1,4 @@
 from hub.cli import app
 
-app(prog_name="hub")
+if __name__ == "__main__":  # a guard: spawned processes may import this module
+    app(prog_name="hub")

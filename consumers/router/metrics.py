@@ -17,6 +17,10 @@ DEAD_LETTERS = Counter("hub_router_dead_letters", "Events sent to the DLQ, per r
 TRANSACTIONS = Counter("hub_router_transactions", "Kafka transactions, by result.", ["result"])
 RELOADS = Counter("hub_router_reloads", "Agreement reloads, by result.", ["result"])
 AGREEMENTS = Gauge("hub_router_agreements", "Agreements by state.", ["state"])
+WORKERS = Gauge("hub_router_workers", "Routing processes of this router (0: routes in-process).")
+WORKER_RESTARTS = Counter(
+    "hub_router_worker_restarts", "Routing process pools started again after a worker died."
+)
 PROCESSING = Histogram(
     "hub_router_processing_seconds",
     "From receiving a batch to committing its transaction.",

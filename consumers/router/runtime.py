@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
+from pathlib import Path
 
 MAX_DEFAULT_WORKERS = 4  # beyond ~4, the router's own process (fetch, produce) is the limit
+
+
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 def default_workers() -> int:
     """One routing process a core the router may use, at most four; none on a single core,
     where a worker would only add the cost of handing events over. More throughput beyond
     that comes from more router instances (and partitions)."""
+    cores = usable_cores()
+    return min(cores, MAX_DEFAULT_WORKERS) if cores > 1 else 0
+
+
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """Cores this process may run on, and no more than a container's CPU limit (cgroup v2
+    ``cpu.max``: a pod limited to 2 CPUs on a 32-core node gets 2, not 32)."""
     if hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:
         cores = os.cpu_count() or 1
-    return min(cores, MAX_DEFAULT_WORKERS) if cores > 1 else 0
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 limit here
+        pass
+    return cores
 
 
 def tune_gc() -> None:

@@ -256,16 +256,25 @@ class Router:
         self._table = table
 
     async def _apply_table(self, table: RoutingTable) -> None:
-        """Use ``table`` and subscribe to its source topics."""
+        """Use ``table`` and subscribe to its source topics; on any failure the table in force
+        stays (with its workers)."""
         assert self._consumer is not None
         old_topics = self._table.topics
-        await self.use_table(table)
+        workers = None
         if self.config.workers:  # a new table is a new pool: workers compile what was registered
             workers = RouteWorkers(self.config.workers, table, self._secret)
             await workers.start()
+        try:
+            await self.use_table(table)
+        except BaseException:
+            if workers:
+                await workers.stop()
+            raise
+        if workers:
             old, self._workers = self._workers, workers
             if old:
                 await old.stop()
+            metrics.WORKERS.set(workers.count)
         if table.topics != old_topics or not self._consumer.subscription():
             if table.topics:
                 self._consumer.subscribe(table.topics, listener=_Revocation(self))
@@ -305,7 +314,14 @@ class Router:
             log.error("reload failed, keeping the agreements in force", extra={"error": str(error)})
             return
         async with self._lock:
-            await self._apply_table(table)
+            try:
+                await self._apply_table(table)
+            except Exception as error:
+                metrics.RELOADS.labels("failed").inc()
+                log.error(
+                    "reload failed, keeping the agreements in force", extra={"error": repr(error)}
+                )
+                return
         metrics.RELOADS.labels("ok").inc()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -433,6 +449,7 @@ class Router:
         """A worker died (killed, out of memory): a fresh pool under the same table."""
         assert self._workers is not None
         log.error("a routing worker died; starting the pool again")
+        metrics.WORKER_RESTARTS.inc()
         old = self._workers
         self._workers = RouteWorkers(old.count, self._table, self._secret)
         with contextlib.suppress(Exception):

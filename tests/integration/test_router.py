@@ -141,9 +141,10 @@ async def test_expired_agreement_delivers_nothing(world):
     assert expired == []
 
 
-async def test_reload_picks_up_a_new_agreement_without_loss(world):
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_reload_picks_up_a_new_agreement_without_loss(world, workers):
     world.agree("ordnungsamt", ORDNUNGSAMT)
-    async with running(world) as router:
+    async with running(world, workers=workers) as router:
         await asyncio.to_thread(world.produce, [resident(i) for i in range(3)])
         await read(world, world.delivery_topic("ordnungsamt"), 3)
         world.agree("statistik", STATISTIK)  # the file watcher notices
@@ -261,6 +262,7 @@ def test_metrics_and_sigterm_stop_cleanly(world):
     assert f'hub_router_events_total{{topic="{world.source}"}} 50.0' in metrics
     assert "hub_router_delivery_lag_seconds_bucket" in metrics
     assert 'hub_router_agreements{state="loaded"} 1.0' in metrics
+    assert "hub_router_workers 2.0" in metrics
     started = time.monotonic()
     router.send_signal(signal.SIGTERM)
     _, stderr = router.communicate(timeout=30)

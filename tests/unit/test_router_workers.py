@@ -153,9 +153,27 @@ def test_observe_many_records_what_observe_records(values):
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, 0), (2, 2), (3, 3), (64, 4)])
-def test_default_workers_one_a_core_up_to_four(monkeypatch, cores, expected):
+def test_default_workers_one_a_core_up_to_four(monkeypatch, tmp_path, cores, expected):
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    monkeypatch.setattr(runtime, "CGROUP_CPU_MAX", tmp_path / "none")
     assert runtime.default_workers() == expected
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [
+        ("max 100000", 32),
+        ("200000 100000", 2),
+        ("150000 100000", 2),
+        ("50000 100000", 1),
+        ("x", 32),
+    ],
+)
+def test_a_container_cpu_limit_bounds_the_cores(monkeypatch, tmp_path, cpu_max, expected):
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: set(range(32)))
+    limit = tmp_path / "cpu.max"
+    limit.write_text(cpu_max + "\n")
+    assert runtime.usable_cores(limit) == expected
 
 
 def test_a_worker_that_cannot_build_the_table_says_why(source_and_serde):
