@@ -6,10 +6,11 @@ Kafka transaction holding its deliveries, dead letters, audit records and the co
 also across crashes. Plain aiokafka, not a FastStream subscriber: the hot loop works on whole
 batches and sends without awaiting each acknowledgement (see DESIGN.md, "The hot path").
 
-Two batches are in flight at most: while one commits, the next is already being routed (in
-worker processes when ``workers`` > 0, else in slices between which the commit progresses).
-Transactions still follow one another in offset order; when one fails, both batches are read
-again from the first offset neither committed.
+With routing processes (``workers`` > 0) two batches are in flight at most: while one commits,
+the next is already being routed. Transactions still follow one another in offset order; when
+one fails, both batches are read again from the first offset neither committed. In one
+process, a batch is committed before the next is routed (routing there holds the event loop,
+and the commit's round trips would wait for it).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from hub.settings import Settings
 from hub.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger("hub.router")
-# Routing in-process holds the event loop; every so many events (~20 ms) it lets the previous
-# batch's transaction take its next round trip, so commit and routing overlap.
+# Routing in-process holds the event loop; every so many events it lets other tasks run (the
+# metrics server, the agreements watcher, aiokafka's heartbeats and prefetching).
 YIELD_EVERY = 250
 
 
@@ -366,6 +367,10 @@ class Router:
             # A rebalance may have taken partitions since the fetch: their new owner reads them.
             batch = {tp: records for tp, records in batch.items() if tp in assigned}
             if not batch:
+                return
+            # In one process, routing would hold the loop and stall the commit's round trips
+            # (its deliveries would wait for this batch): commit first, route then.
+            if self._workers is None and not await self._settle(also=batch):
                 return
             routing = asyncio.ensure_future(self._route(batch, datetime.now(UTC)))
             try:

@@ -313,14 +313,15 @@ def test_two_router_instances_share_the_topic_and_deliver_each_event_once(world)
     assert {i.rsplit("/", 2)[-2] for i in ids} == {"0", "1"}  # both source partitions routed
 
 
-async def test_a_failed_commit_reads_both_batches_in_flight_again(world):
-    """While batch n commits, batch n+1 is routed; when n's transaction fails, both are read
-    again from n's first offset: nothing lost, nothing twice."""
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_a_failed_commit_reads_both_batches_in_flight_again(world, workers):
+    """While batch n commits, batch n+1 is fetched (and, with workers, routed); when n's
+    transaction fails, both are read again from n's first offset: nothing lost or twice."""
     world.agree("statistik", STATISTIK)
     total = 600
     calls = 0
     await asyncio.to_thread(world.produce, [resident(i) for i in range(total)])
-    async with running(world, max_batch=100) as router:
+    async with running(world, max_batch=100, workers=workers) as router:
         # patched before the router's task first runs: no batch has been committed yet
         commit = router.commit
 
