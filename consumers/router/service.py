@@ -381,10 +381,10 @@ class Router:
             try:
                 outcome = routing.result()
             except (TransientError, WorkerDied) as error:
-                if committed:
+                if committed:  # else both batches are already to be read again
                     await self._retry_later(error, batch)
-                    if isinstance(error, WorkerDied):
-                        await self._restart_workers()
+                if isinstance(error, WorkerDied):
+                    await self._restart_workers()
                 return
             if not committed:
                 return  # both batches are read again
@@ -407,7 +407,7 @@ class Router:
                 continue
             for i in range(0, len(records), YIELD_EVERY):
                 if i:
-                    await asyncio.sleep(0)  # the previous batch's commit goes on meanwhile
+                    await asyncio.sleep(0)  # heartbeats, fetches and /metrics go on meanwhile
                 part = records[i : i + YIELD_EVERY]
                 outcome.merge(route_events(source, ((r, r) for r in part), self._serde, now, name))
         return outcome

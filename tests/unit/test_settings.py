@@ -52,3 +52,20 @@ def test_dotenv_is_read(tmp_path, monkeypatch):
     env = tmp_path / ".env"
     env.write_text("HUB_REGISTRY_URL=http://registry.hamm.local:8081/\n")
     assert load_settings(_env_file=env).registry_url == "http://registry.hamm.local:8081"
+
+
+@pytest.mark.parametrize("value", ["-1", "two"])
+def test_invalid_router_workers_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("HUB_ROUTER_WORKERS", value)
+    with pytest.raises(SettingsError, match="HUB_ROUTER_WORKERS"):
+        load_settings(_env_file=None)
+
+
+def test_router_workers_default_to_the_cores_unless_set(monkeypatch):
+    from consumers.router import service
+
+    monkeypatch.delenv("HUB_ROUTER_WORKERS", raising=False)
+    monkeypatch.setattr(service, "default_workers", lambda: 3)
+    assert service.RouterConfig.from_settings(load_settings(_env_file=None)).workers == 3
+    monkeypatch.setenv("HUB_ROUTER_WORKERS", "0")
+    assert service.RouterConfig.from_settings(load_settings(_env_file=None)).workers == 0
