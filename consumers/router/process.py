@@ -46,6 +46,19 @@ class Event(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Record:
+    """An ``Event`` not read by aiokafka: a replayed dead letter, a record in a worker."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where an event first arrived; for replayed dead letters it differs from the record's."""
 

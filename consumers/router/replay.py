@@ -18,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from consumers.router.deadletter import DeadLetter, dead_letter_headers, parse_dead_letter
-from consumers.router.process import Origin, Outcome, route_events
+from consumers.router.process import Origin, Outcome, Record, route_events
 from consumers.router.service import Router, RouterConfig
 from hub.topics import read_snapshot
 
@@ -40,19 +40,6 @@ class ReplayReport:
     delivered: Counter[str] = field(default_factory=Counter)
     dead_again: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Replayed:
-    """A dead letter as the event it was: original key, value and headers."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    timestamp: int
 
 
 class NoRouteError(LookupError):
@@ -176,7 +163,7 @@ def _replay_one(router: Router, table: Any, record: Any) -> Outcome | None:
             type(error).__name__, str(error), record.topic, record.partition, record.offset
         )
         original = list(record.headers)
-    event = _Replayed(
+    event = Record(
         reason.topic,
         reason.partition,
         reason.offset,

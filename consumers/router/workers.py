@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from consumers.router.process import Outcome, route_events
+from consumers.router.process import Outcome, Record, route_events
 from consumers.router.routes import Route, RoutingTable, SourceRoutes
 from consumers.router.runtime import tune_gc
 from hub.agreements import compile_agreement
@@ -100,16 +100,6 @@ class TableSpec:
         return RoutingTable(sources), serde
 
 
-class _Record:
-    """The ``process.Event`` a worker routes, rebuilt from a ``Row``."""
-
-    __slots__ = ("headers", "key", "offset", "partition", "timestamp", "topic", "value")
-
-    def __init__(self, topic: str, row: Row) -> None:
-        self.topic = topic
-        self.partition, self.offset, self.key, self.value, self.headers, self.timestamp = row
-
-
 # -- inside a worker process ------------------------------------------------------------------
 def _serve(conn: Connection, spec: TableSpec) -> None:
     """A worker's life: build the table, then route each task until told to stop (None)."""
@@ -159,7 +149,7 @@ def _route(
     for schema_id, text in writers.items():
         if schema_id not in serde:
             serde.add_schema(schema_id, text)
-    records = [_Record(topic, row) for row in rows]
+    records = [Record(topic, *row) for row in rows]
     return route_events(table.sources[topic], ((r, r) for r in records), serde, now, router)
 
 
