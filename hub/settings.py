@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "HUB_"
@@ -54,6 +54,30 @@ class Settings(BaseSettings):
     """Where services serve /metrics; 0.0.0.0 in a container so Prometheus can scrape."""
     dlq_topic: str = "hub.dlq"
     audit_topic: str = "hub.audit"
+    # -- how every client authenticates (named as librdkafka names them) ---------------------
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT", "SSL"] = (
+        "SASL_PLAINTEXT"
+    )
+    """``security.protocol``: SASL_PLAINTEXT on loopback, SASL_SSL across a network; PLAINTEXT
+    only against a broker started with ``hub broker start --insecure``."""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    """``sasl.mechanism``."""
+    kafka_username: str | None = None
+    """``sasl.username``: the principal this process is. Unset: each service is its own
+    principal (``hub-router``, ``hub-registry``, ..., a connector its department)."""
+    kafka_password: SecretStr | None = None
+    """``sasl.password``. Unset: read from HUB_KAFKA_CREDENTIALS_FILE or from
+    ``<credentials dir>/<principal>.properties``."""
+    kafka_credentials_file: Path | None = None
+    """A librdkafka properties file with ``sasl.username`` and ``sasl.password`` (mode 0600),
+    as ``hub access users add`` writes it; ``kcat -F`` reads the same file."""
+    kafka_ssl_ca_location: Path | None = None
+    """``ssl.ca.location``: the CA that signed the broker's certificate (SASL_SSL)."""
+    credentials_dir: Path = Path(".hub/credentials")
+    """Where generated credentials live, one ``<principal>.properties`` a principal, mode 0600."""
+    registry_basic_auth_user_info: SecretStr | None = None
+    """``basic.auth.user.info`` (``user:password``) for the schema registry. Unset: the same
+    principal and password as for Kafka."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

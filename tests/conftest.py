@@ -1,16 +1,29 @@
-"""Shared fixtures. Integration tests get a real Kafka broker: reused when one already answers,
-otherwise started (fetched from Maven Central on first use) and stopped after the session."""
+"""Shared fixtures. Integration tests get a real Kafka broker with authentication and the
+authorizer on: reused when one already answers, otherwise started (fetched from Maven Central
+on first use) and stopped after the session.
+
+The test process is the super user ``hub-admin`` unless a test says otherwise (its credential
+is the one ``hub broker start`` bootstrapped into ``.hub/credentials/``), so every client the
+tests build authenticates. Tests of access control create principals of their own with
+``kafka_principal`` and connect as them.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+# Before anything reads the settings: this process is hub-admin (subprocesses inherit it).
+os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+
 from hub.broker.local import HOST, LocalBroker
 from hub.broker.probe import PortState, probe
+from hub.credentials import Credentials, new_password
+from hub.kafka import KafkaSecurity
 from hub.settings import get_settings
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
@@ -33,12 +46,52 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     if host not in (HOST, "localhost"):
         pytest.fail(f"no Kafka broker answers on {first} and it is not local: cannot start one")
-    broker = LocalBroker(home=settings.broker_dir, port=int(port))
+    broker = LocalBroker(
+        home=settings.broker_dir, port=int(port), credentials_dir=settings.credentials_dir
+    )
     broker.start()
     try:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_security(kafka_bootstrap: str) -> KafkaSecurity:
+    """How this test process authenticates: as hub-admin (the super user)."""
+    return KafkaSecurity.from_settings()
+
+
+@pytest.fixture(scope="session")
+def kafka_principal(
+    kafka_bootstrap: str, kafka_security: KafkaSecurity
+) -> Callable[[str], KafkaSecurity]:
+    """Create (or reset) the SCRAM credential of a principal; returns its security. Its ACLs are
+    the test's business (``hub access apply`` with a catalog, or none at all)."""
+    from confluent_kafka.admin import (
+        AdminClient,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
+    )
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap, **kafka_security.confluent()})
+    made: dict[str, KafkaSecurity] = {}
+
+    def make(name: str) -> KafkaSecurity:
+        if name not in made:
+            password = new_password()
+            upsert = UserScramCredentialUpsertion(
+                name,
+                ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096),
+                password.encode(),
+            )
+            for future in admin.alter_user_scram_credentials([upsert]).values():
+                future.result(timeout=30)
+            made[name] = kafka_security.for_principal(Credentials(name, password))
+        return made[name]
+
+    return make
 
 
 @pytest.fixture(scope="session")

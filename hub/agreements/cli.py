@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hub.access.principals import Principals, PrincipalsError, load_principals
 from hub.agreements.compile import CompiledAgreement, compile_agreement
 from hub.agreements.errors import AgreementCheckError, AgreementError, CheckIssue
 from hub.agreements.model import Agreement, load_agreements
@@ -29,12 +30,17 @@ def _load_schemas() -> dict[str, dict[str, Any]]:
 
 
 def check_agreements(
-    agreements: list[Agreement], schemas: dict[str, dict[str, Any]]
+    agreements: list[Agreement],
+    schemas: dict[str, dict[str, Any]],
+    principals: Principals | None = None,
 ) -> tuple[list[CompiledAgreement], list[CheckIssue]]:
-    """Compile every agreement against its source topic's schema; collect all problems."""
+    """Compile every agreement against its source topic's schema; collect all problems. With
+    the register of principals, the subscriber must be registered and the source owned."""
     compiled: list[CompiledAgreement] = []
     issues: list[CheckIssue] = []
     for a in agreements:
+        if principals is not None:
+            issues.extend(principal_issues(a, principals))
         schema = schemas.get(a.source)
         if schema is None:
             issues.append(CheckIssue(a.origin, "source", f"unknown topic {a.source!r}"))
@@ -44,6 +50,43 @@ def check_agreements(
         except AgreementCheckError as exc:
             issues.extend(exc.issues)
     return compiled, issues
+
+
+def principal_issues(agreement: Agreement, principals: Principals) -> list[CheckIssue]:
+    """An agreement names a registered subscriber and a source a registered department owns."""
+    issues = []
+    if not principals.may_subscribe(agreement.subscriber):
+        issues.append(
+            CheckIssue(
+                agreement.origin,
+                "subscriber",
+                f"{agreement.subscriber!r} is not registered in {principals.source} "
+                "(add it under subscribers, with a contact)",
+            )
+        )
+    if principals.owner_of(agreement.source) is None:
+        issues.append(
+            CheckIssue(
+                agreement.origin,
+                "source",
+                f"no department in {principals.source} owns the topic {agreement.source!r}",
+            )
+        )
+    return issues
+
+
+def default_principals_file() -> Path:
+    from hub.settings import get_settings
+
+    return get_settings().catalog_dir / "departments.yaml"
+
+
+def _load_principals(path: Path) -> Principals:
+    try:
+        return load_principals(path)
+    except PrincipalsError as exc:
+        _fail([exc])
+        raise  # unreachable: _fail exits
 
 
 def _fail(lines: list[Any]) -> None:
@@ -69,10 +112,23 @@ def check(
     directory: Annotated[
         Path, typer.Argument(help="Folder with the agreement YAML files.")
     ] = DEFAULT_DIR,
+    principals_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--principals",
+            help="The register of principals (default: departments.yaml beside the folder, "
+            "else in HUB_CATALOG_DIR).",
+        ),
+    ] = None,
 ) -> None:
-    """Check every agreement against the latest schema of its source topic."""
+    """Check every agreement against the latest schema of its source topic and against the
+    register of principals (the subscriber must be registered)."""
     agreements, schemas = _load(directory)
-    compiled, issues = check_agreements(agreements, schemas)
+    if principals_file is None:
+        beside = directory.parent / "departments.yaml"
+        principals_file = beside if beside.is_file() else default_principals_file()
+    principals = _load_principals(principals_file)
+    compiled, issues = check_agreements(agreements, schemas, principals)
     if issues:
         _fail(issues)
     typer.echo(f"{len(compiled)} agreement(s) OK")

@@ -15,12 +15,19 @@ app = typer.Typer(
     help="Run a local Apache Kafka broker (KRaft, one node) fetched from Maven Central."
 )
 
-Port = Annotated[int, typer.Option(help="Port of the PLAINTEXT listener on 127.0.0.1.")]
+Port = Annotated[int, typer.Option(help="Port of the client listener on 127.0.0.1.")]
 DataDir = Annotated[Path | None, typer.Option(help="Kafka's log dir (default: <broker dir>/data).")]
 
 
-def _broker(port: int, data_dir: Path | None = None) -> LocalBroker:
-    return LocalBroker(home=get_settings().broker_dir, port=port, data_dir=data_dir)
+def _broker(port: int, data_dir: Path | None = None, insecure: bool = False) -> LocalBroker:
+    settings = get_settings()
+    return LocalBroker(
+        home=settings.broker_dir,
+        port=port,
+        data_dir=data_dir,
+        credentials_dir=settings.credentials_dir,
+        insecure=insecure,
+    )
 
 
 def _fail(error: BrokerError) -> typer.Exit:
@@ -36,15 +43,38 @@ def start(
     port: Port = 9092,
     data_dir: DataDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 90.0,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="PLAINTEXT without authentication or ACLs: anyone on the network reads "
+            "everything. Only for experiments; clients then need HUB_KAFKA_SECURITY_PROTOCOL=PLAINTEXT.",
+        ),
+    ] = False,
 ) -> None:
-    """Start the broker (fetching it on first use), or reuse one already running."""
-    broker = _broker(port, data_dir)
+    """Start the broker (fetching it on first use), or reuse one already running.
+
+    By default clients authenticate with SASL/SCRAM-SHA-512 and the StandardAuthorizer denies
+    what no ACL allows; the super user hub-admin's credential is created at the first start in
+    HUB_CREDENTIALS_DIR (.hub/credentials/hub-admin.properties, mode 0600).
+    """
+    broker = _broker(port, data_dir, insecure)
     broker.start_timeout = timeout
     try:
         status = broker.start()
     except BrokerError as error:
         raise _fail(error) from None
     typer.echo(f"broker running on {status.bootstrap} (pid {status.pid or '?'}): {status.note}")
+    if status.note == "started":
+        if insecure:
+            typer.secho(
+                "warning: no authentication and no ACLs (--insecure)", err=True, fg="yellow"
+            )
+        else:
+            typer.echo(
+                f"clients authenticate with SCRAM-SHA-512; admin credential: "
+                f"{broker.credentials.path('hub-admin')} (run `hub access apply` next)"
+            )
 
 
 @app.command()

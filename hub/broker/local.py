@@ -21,6 +21,17 @@ from pathlib import Path
 from string import Template
 
 from hub.broker.probe import PortState, probe
+from hub.broker.security import (
+    ADMIN_PRINCIPAL,
+    BrokerSecurity,
+    TlsFiles,
+    new_security,
+    read_state,
+    scram_bootstrap_args,
+    security_properties,
+    write_state,
+)
+from hub.credentials import Credentials, CredentialStore, new_password, write_private
 
 HOST = "127.0.0.1"
 MIN_JAVA = 17
@@ -51,10 +62,15 @@ class LocalBroker:
     heap: str = "768m"
     start_timeout: float = 90.0
     deploy_dir: Path = DEPLOY_DIR
+    credentials_dir: Path = Path(".hub/credentials")
+    insecure: bool = False  # PLAINTEXT, no authorizer: only when asked for explicitly
+    tls: TlsFiles | None = None
     _process: subprocess.Popen | None = field(default=None, repr=False)
+    _security: BrokerSecurity | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).absolute()
+        self.credentials_dir = Path(self.credentials_dir).absolute()
         self.controller_port = self.controller_port or self.port + 1
         self.data_dir = Path(self.data_dir).absolute() if self.data_dir else self.home / "data"
 
@@ -78,6 +94,19 @@ class LocalBroker:
     @property
     def config_file(self) -> Path:
         return self.home / "config" / "server.properties"
+
+    @property
+    def state_file(self) -> Path:
+        """Mode and broker password of the data dir (secret, 0600)."""
+        return self.home / "security.properties"
+
+    @property
+    def credentials(self) -> CredentialStore:
+        return CredentialStore(self.credentials_dir)
+
+    def admin_credentials(self) -> Credentials:
+        """The super user ``hub-admin`` bootstrapped at format time."""
+        return self.credentials.read(ADMIN_PRINCIPAL)
 
     # -- fetch --------------------------------------------------------------------------------
     def fetch(self) -> Path:
@@ -173,6 +202,7 @@ class LocalBroker:
                     f"another port (hub broker start --port N)"
                 )
         lib = self.fetch()
+        self._security = self._resolve_security()
         self._write_config()
         self._ensure_formatted(java, lib)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -203,14 +233,55 @@ class LocalBroker:
         self._wait_ready(self._process.pid)
         return BrokerStatus(True, self.bootstrap, self._process.pid, True, "started")
 
-    def _write_config(self) -> None:
-        template = Template((self.deploy_dir / "server.properties").read_text())
-        self.config_file.parent.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text(
-            template.substitute(
-                port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+    def _resolve_security(self) -> BrokerSecurity:
+        """The security of this data dir: as it was formatted, or new for a fresh one."""
+        assert self.data_dir is not None
+        formatted = (self.data_dir / "meta.properties").is_file()
+        try:
+            state = read_state(self.state_file)
+        except ValueError as exc:
+            raise BrokerError(str(exc)) from None
+        if formatted and state is None:
+            if self.insecure:
+                return BrokerSecurity("insecure")
+            raise BrokerError(
+                f"data dir {self.data_dir} was formatted without authentication (before access "
+                "control): remove it to start afresh (hub broker stop; rm -rf "
+                f"{self.data_dir}), or run it as it is with `hub broker start --insecure`"
             )
+        if formatted and state is not None:
+            if state.secure == self.insecure:
+                wanted = "--insecure" if self.insecure else "authentication"
+                had = "with authentication" if state.secure else "with --insecure"
+                raise BrokerError(
+                    f"data dir {self.data_dir} was formatted {had}; it cannot start with "
+                    f"{wanted}: remove it to start afresh, or choose another --data-dir"
+                )
+            if state.secure and not self.credentials.exists(ADMIN_PRINCIPAL):
+                raise BrokerError(
+                    f"the admin credential {self.credentials.path(ADMIN_PRINCIPAL)} of the "
+                    f"authenticated data dir {self.data_dir} is missing: restore it, or remove "
+                    "the data dir to start afresh"
+                )
+            if self.tls is not None and self.tls != state.tls:
+                state = BrokerSecurity(state.mode, state.broker_password, self.tls)
+                write_state(self.state_file, state)
+            return state
+        state = new_security(self.insecure, self.tls)
+        write_state(self.state_file, state)
+        if state.secure:
+            self.credentials.write(Credentials(ADMIN_PRINCIPAL, new_password()))
+        return state
+
+    def _write_config(self) -> None:
+        assert self._security is not None and self.controller_port is not None
+        template = Template((self.deploy_dir / "server.properties").read_text())
+        security = security_properties(self.port, self.controller_port, self._security)
+        text = template.substitute(
+            controller_port=self.controller_port, data_dir=self.data_dir, security=security
         )
+        # The rendered file holds the broker's password: 0600 from the first byte.
+        write_private(self.config_file, text)
 
     def _ensure_formatted(self, java: str, lib: Path) -> None:
         data = self.data_dir
@@ -244,9 +315,18 @@ class LocalBroker:
             "-c",
             str(self.config_file),
         ]
+        assert self._security is not None
+        admin = self.admin_credentials() if self._security.secure else None
+        if admin is not None:
+            cmd += scram_bootstrap_args(self._security, admin)
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            lines = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.strip()]
+            # Never echo the command line: it carries the bootstrapped passwords.
+            lines = [
+                _without_secrets(ln, self._security, admin)
+                for ln in (result.stdout + result.stderr).splitlines()
+                if ln.strip()
+            ]
             raise BrokerError(
                 f"formatting {data} failed: {lines[-1] if lines else result.returncode}"
             )
@@ -318,6 +398,13 @@ class LocalBroker:
         if not candidates:
             return "no error in the broker log"
         return re.sub(r"^\[[^\]]*\]\s*", "", candidates[-1])[:300]
+
+
+def _without_secrets(line: str, security: BrokerSecurity, admin: Credentials | None) -> str:
+    for secret in (security.broker_password, admin.password if admin else ""):
+        if secret:
+            line = line.replace(secret, "***")
+    return line
 
 
 def _java() -> str:

@@ -1,7 +1,8 @@
-"""Ask a port whether a Kafka broker answers there: one Metadata request, no client library.
+"""Ask a port whether a Kafka broker answers there: one ApiVersions request, no client library.
 
 A raw request keeps `hub broker status` synchronous and tells apart "nothing listens",
-"a Kafka broker answers" and "some other program holds the port".
+"a Kafka broker answers" and "some other program holds the port". ApiVersions is the one
+request a broker answers before authentication, so the probe works on a SASL listener too.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import enum
 import socket
 import struct
 
-_METADATA = 3
-_VERSION = 4  # Kafka 4 removed Metadata v0-v3 (KIP-896); v4 is non-flexible and easy to frame.
+_API_VERSIONS = 18
+_VERSION = 0  # v0: non-flexible header and body, answered by every broker since 0.10
 _CORRELATION_ID = 0x48414D4D  # "HAMM"
 _CLIENT_ID = b"hub-probe"
 
@@ -22,26 +23,24 @@ class PortState(enum.Enum):
     OTHER = "other"
 
 
-def metadata_request() -> bytes:
-    """A Metadata v4 request for no topics (we only want to see brokers)."""
+def api_versions_request() -> bytes:
+    """An ApiVersions v0 request (an empty body)."""
     header = (
-        struct.pack(">hhih", _METADATA, _VERSION, _CORRELATION_ID, len(_CLIENT_ID)) + _CLIENT_ID
+        struct.pack(">hhih", _API_VERSIONS, _VERSION, _CORRELATION_ID, len(_CLIENT_ID)) + _CLIENT_ID
     )
-    body = struct.pack(">i?", 0, False)  # empty topic list, no auto-creation
-    payload = header + body
-    return struct.pack(">i", len(payload)) + payload
+    return struct.pack(">i", len(header)) + header
 
 
-def brokers_in_response(frame: bytes) -> int:
-    """Number of brokers listed in a Metadata v4 response frame (after its size prefix).
+def apis_in_response(frame: bytes) -> int:
+    """Number of APIs listed in an ApiVersions v0 response frame (after its size prefix).
 
-    Raises ValueError when the bytes are not a Metadata response to our request.
+    Raises ValueError when the bytes are not an ApiVersions response to our request.
     """
-    if len(frame) < 12:
+    if len(frame) < 10:
         raise ValueError("short response")
-    correlation_id, _throttle, count = struct.unpack_from(">iii", frame, 0)
-    if correlation_id != _CORRELATION_ID or not 0 <= count < 10_000:
-        raise ValueError("not a Kafka metadata response")
+    correlation_id, error_code, count = struct.unpack_from(">ihi", frame, 0)
+    if correlation_id != _CORRELATION_ID or error_code != 0 or not 0 < count < 10_000:
+        raise ValueError("not a Kafka ApiVersions response")
     return count
 
 
@@ -56,19 +55,17 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
 
 
 def probe(host: str, port: int, timeout: float = 2.0) -> PortState:
-    """What answers on host:port: nothing, a Kafka broker with at least one live broker, or else."""
+    """What answers on host:port: nothing, a Kafka broker, or something else."""
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError:
         return PortState.FREE
     try:
-        sock.sendall(metadata_request())
+        sock.sendall(api_versions_request())
         (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        if not 12 <= size < 16 * 1024 * 1024:
+        if not 10 <= size < 16 * 1024 * 1024:
             return PortState.OTHER
-        return (
-            PortState.KAFKA if brokers_in_response(_recv_exact(sock, size)) > 0 else PortState.OTHER
-        )
+        return PortState.KAFKA if apis_in_response(_recv_exact(sock, size)) > 0 else PortState.OTHER
     except (OSError, ConnectionError, ValueError, struct.error):
         return PortState.OTHER
     finally:

@@ -23,15 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from hub.access.principals import (
+    HASH_PREFIX,
+    Department,
+    PrincipalsError,
+    RateLimit,
+    load_principals,
+    parse_principals,
+)
+
+__all__ = ["Department", "Departments", "DepartmentsError", "RateLimit", "hash_token", "new_token"]
 
 TOKEN_PREFIX = "hub_"
-HASH_PREFIX = "sha256:"
-
-
-class DepartmentsError(ValueError):
-    """``departments.yaml`` is unreadable or invalid; the message names the file and key."""
+DepartmentsError = PrincipalsError
 
 
 def new_token() -> str:
@@ -42,38 +46,6 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """What ``departments.yaml`` stores for ``token``: ``sha256:<hex>``."""
     return HASH_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class RateLimit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    events_per_second: float = Field(gt=0)
-    burst: int = Field(gt=0)
-
-
-class Department(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    topic_prefix: str
-    tokens: tuple[str, ...] = ()
-    rate_limit: RateLimit = RateLimit(events_per_second=1000, burst=5000)
-
-    @field_validator("tokens")
-    @classmethod
-    def _check_hashes(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
-        for index, value in enumerate(hashes):
-            hexpart = value.removeprefix(HASH_PREFIX)
-            if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
-                raise ValueError(
-                    f"tokens[{index}]: expected 'sha256:' and 64 lowercase hex digits "
-                    "(the hash printed by `hub gateway token`, never the token itself)"
-                )
-        return tuple(HASH_PREFIX + h.removeprefix(HASH_PREFIX) for h in hashes)
-
-    def may_publish(self, topic: str) -> bool:
-        """Whether this department owns ``topic`` (``<prefix>.<entity>.<event>``)."""
-        return topic.startswith(self.topic_prefix + ".")
 
 
 @dataclass(frozen=True)
@@ -109,35 +81,10 @@ class Departments:
 
 
 def parse_departments(data: Any, source: str = "<memory>") -> Departments:
-    """Validate the YAML data of ``departments.yaml``."""
-    if not isinstance(data, dict) or not isinstance(data.get("departments"), dict):
-        raise DepartmentsError(f"{source}: expected a mapping with the key 'departments'")
-    unknown = set(data) - {"departments"}
-    if unknown:
-        raise DepartmentsError(f"{source}: unknown top-level key(s): {', '.join(sorted(unknown))}")
-    by_name: dict[str, Department] = {}
-    for name, body in data["departments"].items():
-        where = f"{source}: departments.{name}"
-        if not isinstance(body, dict):
-            raise DepartmentsError(f"{where}: expected a mapping")
-        try:
-            by_name[str(name)] = Department(name=str(name), **{"topic_prefix": str(name), **body})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise DepartmentsError(f"{where}.{key}: {message}") from None
-        except TypeError as exc:
-            raise DepartmentsError(f"{where}: {exc}") from None
-    return Departments(by_name, source)
+    """Validate the YAML data of ``departments.yaml`` (the register of principals)."""
+    return Departments(parse_principals(data, source).departments, source)
 
 
 def load_departments(path: Path) -> Departments:
     """Read and validate ``path``; DepartmentsError names the file and key."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DepartmentsError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise DepartmentsError(f"{path}: not valid YAML: {exc}") from None
-    return parse_departments(data, str(path))
+    return Departments(load_principals(path).departments, str(path))

@@ -143,3 +143,33 @@ def test_check_agreements_is_usable_without_the_cli() -> None:
     a = parse_agreement(__import__("yaml").safe_load(GOOD), "good.yaml")
     compiled, issues = cli.check_agreements([a], {"buergeramt.resident.moved": resident_moved_v2()})
     assert not issues and compiled[0].agreement is a
+
+
+def test_check_refuses_an_unregistered_subscriber(catalog: None, tmp_path: Path) -> None:
+    text = GOOD.replace("subscriber: ordnungsamt", "subscriber: schattenamt")
+    (tmp_path / "departments.yaml").write_text(
+        "departments: {buergeramt: {contact: it@hamm.de}}\n"
+        "subscribers: {ordnungsamt: {contact: oa@hamm.de}}\n"
+    )
+    d = tmp_path / "agreements"
+    d.mkdir()
+    agreements_dir(d, good=text)
+    result = run("check", str(d))
+    assert result.exit_code == 1
+    assert "subscriber: 'schattenamt' is not registered" in result.output
+    ok = run("check", str(agreements_dir(d, good=GOOD)))
+    assert ok.exit_code == 0, ok.output
+
+
+def test_check_refuses_a_source_no_department_owns(catalog: None, tmp_path: Path) -> None:
+    (tmp_path / "departments.yaml").write_text("departments: {ordnungsamt: {}}\n")
+    d = tmp_path / "agreements"
+    d.mkdir()
+    result = run(
+        "check",
+        str(agreements_dir(d, good=GOOD)),
+        "--principals",
+        str(tmp_path / "departments.yaml"),
+    )
+    assert result.exit_code == 1
+    assert "no department" in result.output and "buergeramt.resident.moved" in result.output

@@ -9,24 +9,26 @@ import pytest
 
 from hub.broker import local
 from hub.broker.local import BrokerError, LocalBroker
-from hub.broker.probe import PortState, brokers_in_response, metadata_request, probe
+from hub.broker.probe import PortState, api_versions_request, apis_in_response, probe
 
 
-def test_metadata_request_is_framed():
-    frame = metadata_request()
+def test_api_versions_request_is_framed():
+    frame = api_versions_request()
     (size,) = struct.unpack_from(">i", frame)
     assert size == len(frame) - 4
     api_key, version = struct.unpack_from(">hh", frame, 4)
-    assert (api_key, version) == (3, 4)
+    assert (api_key, version) == (18, 0)
 
 
 def test_response_parsing():
-    good = struct.pack(">iii", 0x48414D4D, 0, 1) + b"rest"
-    assert brokers_in_response(good) == 1
+    good = struct.pack(">ihi", 0x48414D4D, 0, 60) + b"rest"
+    assert apis_in_response(good) == 60
     with pytest.raises(ValueError):
-        brokers_in_response(struct.pack(">iii", 7, 0, 1))
+        apis_in_response(struct.pack(">ihi", 7, 0, 1))
     with pytest.raises(ValueError):
-        brokers_in_response(b"HTTP/1.1")
+        apis_in_response(struct.pack(">ihi", 0x48414D4D, 35, 0))  # UNSUPPORTED_VERSION
+    with pytest.raises(ValueError):
+        apis_in_response(b"HTTP/1.1")
 
 
 @pytest.fixture

@@ -1,0 +1,154 @@
+"""How a hub client authenticates to Kafka: one value, resolved once at the composition root.
+
+Every service, the SDK, the connectors, the CLI and the benchmarks build their clients with
+``AIOKafkaProducer(bootstrap_servers=..., **security.aiokafka())`` (or ``.confluent()`` for
+confluent-kafka). Which principal a process is comes from the settings (``HUB_KAFKA_USERNAME``)
+or, when unset, from the component itself: the router is ``hub-router``, a connector is its
+department. The password comes from ``HUB_KAFKA_PASSWORD``, ``HUB_KAFKA_CREDENTIALS_FILE`` or
+the local credential store (``.hub/credentials/<principal>.properties``).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.credentials import (
+    Credentials,
+    CredentialsError,
+    CredentialStore,
+    read_credentials_file,
+)
+from hub.settings import Settings, get_settings
+
+SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+
+
+class KafkaAuthError(RuntimeError):
+    """The broker refused this principal's credential: stop at start, do not retry."""
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """Security protocol, SASL mechanism and credential of one Kafka principal."""
+
+    protocol: str = "SASL_PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    credentials: Credentials | None = None
+    ca_location: Path | None = None
+
+    @property
+    def principal(self) -> str | None:
+        return self.credentials.username if self.credentials else None
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol in SASL_PROTOCOLS
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, principal: str | None = None
+    ) -> KafkaSecurity:
+        """The security of this process: ``principal`` is the component's own name, used when
+        ``HUB_KAFKA_USERNAME`` is unset. Raises CredentialsError naming the principal."""
+        settings = settings or get_settings()
+        protocol = settings.kafka_security_protocol
+        ca = settings.kafka_ssl_ca_location
+        if protocol not in SASL_PROTOCOLS:
+            return cls(protocol, settings.kafka_sasl_mechanism, None, ca)
+        return cls(
+            protocol, settings.kafka_sasl_mechanism, resolve_credentials(settings, principal), ca
+        )
+
+    def for_principal(self, credentials: Credentials) -> KafkaSecurity:
+        """The same protocol, as another principal (tests, ``hub access`` checks)."""
+        return KafkaSecurity(self.protocol, self.mechanism, credentials, self.ca_location)
+
+    def aiokafka(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka's producer, consumer and admin client."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol in ("SSL", "SASL_SSL"):
+            options["ssl_context"] = _ssl_context(self.ca_location)
+        if self.sasl:
+            assert self.credentials is not None
+            options.update(
+                sasl_mechanism=self.mechanism,
+                sasl_plain_username=self.credentials.username,
+                sasl_plain_password=self.credentials.password,
+            )
+        return options
+
+    def confluent(self) -> dict[str, str]:
+        """librdkafka configuration properties (confluent-kafka)."""
+        config = {"security.protocol": self.protocol}
+        if self.ca_location is not None:
+            config["ssl.ca.location"] = str(self.ca_location)
+        if self.sasl:
+            assert self.credentials is not None
+            config.update(
+                {
+                    "sasl.mechanisms": self.mechanism,
+                    "sasl.username": self.credentials.username,
+                    "sasl.password": self.credentials.password,
+                }
+            )
+        return config
+
+
+def resolve_credentials(settings: Settings, principal: str | None = None) -> Credentials:
+    """The credential this process uses: settings first, then the component's own principal."""
+    if settings.kafka_credentials_file is not None:
+        found = read_credentials_file(settings.kafka_credentials_file)
+        if settings.kafka_username and settings.kafka_username != found.username:
+            raise CredentialsError(
+                f"HUB_KAFKA_CREDENTIALS_FILE {settings.kafka_credentials_file} is for "
+                f"{found.username!r}, but HUB_KAFKA_USERNAME is {settings.kafka_username!r}"
+            )
+        return found
+    username = settings.kafka_username or principal
+    if not username:
+        raise CredentialsError(
+            "no Kafka principal: set HUB_KAFKA_USERNAME (and HUB_KAFKA_PASSWORD or "
+            "HUB_KAFKA_CREDENTIALS_FILE)"
+        )
+    if settings.kafka_password is not None:
+        return Credentials(username, settings.kafka_password.get_secret_value())
+    return CredentialStore(settings.credentials_dir).read(username)
+
+
+def registry_credentials(
+    settings: Settings | None = None, principal: str | None = None
+) -> Credentials | None:
+    """HTTP Basic credential for the schema registry: ``HUB_REGISTRY_BASIC_AUTH_USER_INFO``, or
+    the process's Kafka credential; None when neither is configured (an open registry)."""
+    settings = settings or get_settings()
+    if settings.registry_basic_auth_user_info is not None:
+        user, sep, password = settings.registry_basic_auth_user_info.get_secret_value().partition(
+            ":"
+        )
+        if not sep or not user:
+            raise CredentialsError("HUB_REGISTRY_BASIC_AUTH_USER_INFO: expected user:password")
+        return Credentials(user, password)
+    try:
+        return resolve_credentials(settings, principal)
+    except CredentialsError:
+        if settings.kafka_security_protocol in SASL_PROTOCOLS:
+            raise
+        return None  # an insecure broker: the registry runs without authentication too
+
+
+def _ssl_context(ca_location: Path | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca_location) if ca_location else None)
+    return context
+
+
+def describe_auth_failure(security: KafkaSecurity, error: BaseException) -> str:
+    """One line for a refused login, naming the principal (never the password)."""
+    who = security.principal or "(no principal)"
+    return (
+        f"Kafka refused the credential of the principal {who!r} ({type(error).__name__}): "
+        "check HUB_KAFKA_USERNAME/HUB_KAFKA_PASSWORD or the credential file, or rotate it with "
+        f"`hub access users rotate {who}`"
+    )
