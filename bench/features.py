@@ -30,6 +30,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+# Benchmarks run as the local super user (hub-admin, .hub/credentials): authenticated, no ACL setup.
+os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
+os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
+    os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
+)
+
 from consumers.features import kgate
 from consumers.features.binding import load_feature_catalog
 from consumers.features.views import build_runtime
@@ -115,6 +122,7 @@ async def _kafka_in(
 
     from consumers.features.pipeline import FeaturePipeline, PipelineConfig
     from hub.agreements import compile_agreement, load_agreement
+    from hub.kafka import KafkaSecurity
     from hub.schemas.catalog import load_catalog
     from hub.serde import AvroSerde, RegistryClient
     from hub.topics import TopicSpec, ensure_topics
@@ -143,7 +151,12 @@ async def _kafka_in(
     serde.add_schema(schema_id, schema)
     await ensure_topics(bootstrap, [TopicSpec(topic)])
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True}
+        {
+            "bootstrap.servers": bootstrap,
+            **KafkaSecurity.from_settings().confluent(),
+            "linger.ms": 20,
+            "enable.idempotence": True,
+        }
     )
     for r in _records(n):
         producer.produce(topic, serde.encode(schema_id, r), headers=[("ce_specversion", b"1.0")])

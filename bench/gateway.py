@@ -29,6 +29,12 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# Benchmarks run as the local super user (hub-admin, .hub/credentials): authenticated, no ACL setup.
+os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
+os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
+    os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
+)
 SCHEMA = REPO / "schemas" / "ordnungsamt" / "parking-violation.recorded" / "v1.avsc"
 
 

@@ -22,6 +22,13 @@ import time
 import uuid
 from collections.abc import Iterator
 
+# Benchmarks run as the local super user (hub-admin, .hub/credentials): authenticated, no ACL setup.
+os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
+os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
+    os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
+)
+
 from hub.registry.publish import publish_catalog
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 from hub.serde import AvroSerde, RegistryClient

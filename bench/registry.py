@@ -1,9 +1,11 @@
 """Lookups per second of the hub's schema registry (POST /subjects/{s} of a registered schema).
 
-Starts a registry in-process against the broker at HUB_BOOTSTRAP_SERVERS (fresh topic), registers
-one schema, then a concurrent httpx client (own process, so client and server each get a core)
-sends a bounded number of lookups; where `wrk` is installed (apt-get install wrk), it measures
-the same lookups with it too, a client light enough not to starve the server of its core.
+Starts a registry in-process against the broker at HUB_BOOTSTRAP_SERVERS (fresh topic), secured
+as `hub registry serve` runs it (HTTP Basic verified against Kafka; the bench is hub-admin, its
+credential from HUB_KAFKA_PASSWORD or .hub/credentials), registers one schema, then a concurrent
+httpx client (own process, so client and server each get a core) sends a bounded number of
+lookups; where `wrk` is installed (apt-get install wrk), it measures the same lookups with it
+too, a client light enough not to starve the server of its core.
 Prints one JSON object.
 
     .venv/bin/python bench/registry.py [--requests 4000] [--concurrency 8] [--clients 2]
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import multiprocessing
 import os
@@ -37,9 +40,14 @@ BODY = json.dumps({"schema": json.dumps(SCHEMA)}).encode()
 HEADERS = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
 
-async def _load(url: str, requests: int, concurrency: int) -> dict:
+def _basic(username: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+async def _load(url: str, requests: int, concurrency: int, headers: dict[str, str]) -> dict:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, headers=HEADERS) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, headers=headers) as client:
         counter = iter(range(min(requests, 200)))
         failures = 0
 
@@ -66,17 +74,36 @@ def _run(coroutine: Any) -> Any:
     return uvloop.run(coroutine)
 
 
-def _client_process(url: str, requests: int, concurrency: int, out: multiprocessing.Queue) -> None:
-    out.put(_run(_load(url, requests, concurrency)))
+def _client_process(
+    url: str, requests: int, concurrency: int, headers: dict[str, str], out: multiprocessing.Queue
+) -> None:
+    out.put(_run(_load(url, requests, concurrency, headers)))
 
 
 async def main(requests: int, concurrency: int, clients: int) -> dict:
+    from hub.access.principals import load_principals
+    from hub.kafka import KafkaSecurity
+    from hub.registry.auth import authenticator_for
     from hub.registry.server import RegistryServer
+    from hub.settings import get_settings
 
     bootstrap = os.environ.get("HUB_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     topic = f"bench._schemas.{uuid.uuid4().hex[:8]}"
-    async with RegistryServer(bootstrap, topic=topic, port=0) as server:
-        async with httpx.AsyncClient(base_url=server.url, headers=HEADERS) as client:
+    # hub-admin: the bench creates a topic of its own, which hub-registry may not.
+    security = KafkaSecurity.from_settings(principal="hub-admin")
+    headers = dict(HEADERS)
+    if security.credentials is not None:
+        headers.update(_basic(security.credentials.username, security.credentials.password))
+    server = RegistryServer(
+        bootstrap,
+        topic=topic,
+        port=0,
+        security=security,
+        principals=load_principals(get_settings().catalog_dir / "departments.yaml"),
+        authenticator=authenticator_for(bootstrap, security),
+    )
+    async with server:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
             started = time.perf_counter()
             response = await client.post(f"/subjects/{SUBJECT}/versions", content=BODY)
             register_ms = (time.perf_counter() - started) * 1000
@@ -85,7 +112,8 @@ async def main(requests: int, concurrency: int, clients: int) -> dict:
         queue = context.Queue()
         processes = [
             context.Process(
-                target=_client_process, args=(server.url, requests // clients, concurrency, queue)
+                target=_client_process,
+                args=(server.url, requests // clients, concurrency, headers, queue),
             )
             for _ in range(clients)
         ]
@@ -96,7 +124,7 @@ async def main(requests: int, concurrency: int, clients: int) -> dict:
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         for process in processes:
             process.join(timeout=10)
-        measured_by_wrk = await _wrk(server.url) if shutil.which("wrk") else None
+        measured_by_wrk = await _wrk(server.url, headers) if shutil.which("wrk") else None
     done = sum(r["requests"] for r in results)
     cpu_seconds = (
         cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime
@@ -106,6 +134,7 @@ async def main(requests: int, concurrency: int, clients: int) -> dict:
         "benchmark": "registry",
         "register_ms": round(register_ms, 1),
         "lookups": done,
+        "authenticated": server.authenticator is not None,
         "client_processes": clients,
         "concurrency_per_client": concurrency,
         "failures": sum(r["failures"] for r in results),
@@ -121,13 +150,13 @@ async def main(requests: int, concurrency: int, clients: int) -> dict:
     }
 
 
-async def _wrk(url: str, seconds: int = 5, connections: int = 8) -> dict:
+async def _wrk(url: str, headers: dict[str, str], seconds: int = 5, connections: int = 8) -> dict:
     body = BODY.decode().replace("]]", "] ]")  # a Lua long string must not close early
+    # The script holds the credential: a private temporary file (mode 0600), removed after.
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            f'wrk.method = "POST"\nwrk.body = [[{body}]]\n'
-            f'wrk.headers["Content-Type"] = "{HEADERS["Content-Type"]}"\n'
-        )
+        script.write(f'wrk.method = "POST"\nwrk.body = [[{body}]]\n')
+        for name, value in headers.items():
+            script.write(f'wrk.headers["{name}"] = "{value}"\n')
     proc = await asyncio.create_subprocess_exec(
         "wrk",
         "-t1",

@@ -37,6 +37,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# Benchmarks run as the local super user (hub-admin, .hub/credentials): authenticated, no ACL setup.
+os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
+os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
+    os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
+)
+
 from consumers.router.runtime import default_workers, tune_gc  # noqa: E402
 from consumers.router.service import Router, RouterConfig  # noqa: E402
 from hub.serde import AsyncRegistryClient, AvroSerde  # noqa: E402
@@ -161,7 +168,7 @@ class World:
         serde = AvroSerde()
         serde.add_schema(schema_id, self.schema)
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, linger_ms=5, max_batch_size=512 * 1024
+            bootstrap_servers=self.bootstrap, **_security(), linger_ms=5, max_batch_size=512 * 1024
         )
         await producer.start()
         try:
@@ -209,6 +216,12 @@ class World:
                     await asyncio.sleep(ahead)
 
 
+def _security() -> dict:
+    from hub.kafka import KafkaSecurity
+
+    return KafkaSecurity.from_settings().aiokafka()
+
+
 async def passthrough(world: World, events: int) -> float:
     """Events/s of the bare consume → produce loop, transactional like the router."""
     out = world.dept + ".passthrough"
@@ -217,6 +230,7 @@ async def passthrough(world: World, events: int) -> float:
     consumer = AIOKafkaConsumer(
         world.source,
         bootstrap_servers=world.bootstrap,
+        **_security(),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -225,6 +239,7 @@ async def passthrough(world: World, events: int) -> float:
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=world.bootstrap,
+        **_security(),
         transactional_id=group,
         linger_ms=5,
         max_batch_size=512 * 1024,
@@ -299,6 +314,7 @@ async def lag(world: World, rate: float, seconds: float) -> dict:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=world.bootstrap,
+        **_security(),
         isolation_level="read_committed",
         auto_offset_reset="latest",
         group_id=f"{world.dept}-lag-reader",
@@ -347,7 +363,7 @@ async def rss(world: World, events: int) -> dict:
     samples: list[float] = []
     target = f"deliver.statistik.{world.source}"
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=world.bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=world.bootstrap, **_security(), group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:

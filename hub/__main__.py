@@ -1,4 +1,4 @@
-from hub.cli import app
+from hub.cli import run
 
 if __name__ == "__main__":  # a guard: spawned processes may import this module
-    app(prog_name="hub")
+    run()

@@ -30,6 +30,7 @@ def _mount_optional(module: str, name: str, attr: str = "app") -> None:
 for _module, _name, _attr in (
     ("hub.schemas.cli", "schemas", "app"),
     ("hub.registry.cli", "registry", "app"),
+    ("hub.access.cli", "access", "app"),
     ("hub.agreements.cli", "agreements", "app"),
     ("consumers.router.cli", "router", "app"),
     ("consumers.router.cli", "dlq", "dlq_app"),
@@ -52,6 +53,19 @@ def main() -> None:
         typer.secho(f"hub: {error}", err=True, fg="red")
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
+
+
+def run() -> None:
+    """The ``hub`` entry point: a credential problem ends the command with one line that names
+    the principal (never a traceback, never a retry loop, never the password)."""
+    from hub.credentials import CredentialsError
+    from hub.kafka import KafkaAuthError
+
+    try:
+        app(prog_name="hub")
+    except (CredentialsError, KafkaAuthError) as error:
+        typer.secho(f"hub: {error}", err=True, fg="red")
+        raise SystemExit(2) from None
 
 
 def _demo_command() -> None:

@@ -28,6 +28,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from hub.access.service import admin_security, apply_catalog
 from hub.broker.local import BrokerError, LocalBroker
 from hub.logs import configure_logging
 from hub.settings import Settings, get_settings
@@ -58,7 +59,9 @@ def run_demo(options: DemoOptions) -> int:
     configure_logging(settings.log_level, settings.log_format, log_path)
     _say("logs", f"structured logs of this run: {log_path}")
     port = int(settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])
-    broker = LocalBroker(home=settings.broker_dir, port=port)
+    broker = LocalBroker(
+        home=settings.broker_dir, port=port, credentials_dir=settings.credentials_dir
+    )
     _say("broker", "starting the local Kafka broker (the first run fetches it from Maven)...")
     try:
         status = broker.start()
@@ -101,7 +104,7 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
     from hub.schemas.catalog import load_catalog
     from hub.secret import load_master_secret
     from hub.topics import ensure_topics
-    from producers.sdk import Publisher
+    from producers.simulators.publishers import DepartmentPublishers
     from producers.simulators.runner import SimulationStats, run_simulation
 
     stop = asyncio.Event()
@@ -111,6 +114,26 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
     bootstrap = settings.bootstrap_servers
 
     async with contextlib.AsyncExitStack() as stack:
+        # -- access: every principal, its credential and its ACLs, from the catalog ------------
+        admin = admin_security(settings)
+        if admin is None:
+            console.print(
+                "[red]hub demo: no hub-admin credential (HUB_CREDENTIALS_DIR): cannot set up "
+                "access[/]"
+            )
+            return 1
+        if admin.sasl:
+            planned = await asyncio.to_thread(apply_catalog, settings, admin)
+            principals = planned.catalog.principals
+            _say(
+                "access",
+                f"{len(principals.names())} principals, each its own SCRAM user; "
+                f"{len(planned.plan.add)} ACL(s) added, {len(planned.plan.remove)} removed "
+                "(hub access plan / show <principal>)",
+            )
+        else:
+            _say("access", "[yellow]the broker runs without authentication (--insecure)[/]")
+
         # -- registry and contracts --------------------------------------------------------
         registry_url = settings.registry_url
         if await _registry_answers(registry_url):
@@ -128,7 +151,7 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         catalog = load_catalog(settings.schemas_dir)
         lines = await asyncio.to_thread(publish_catalog, catalog, registry_url)
         _say("schemas", f"{len(catalog)} event types: {lines[-1]}")
-        await ensure_topics(bootstrap, sorted(catalog))
+        await ensure_topics(bootstrap, sorted(catalog), security=admin)
 
         # -- metrics: one /metrics for everything in this process --------------------------
         metrics_url = f"http://{settings.metrics_host}:{settings.router_metrics_port}/metrics"
@@ -171,7 +194,8 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
 
         # -- the city at work ----------------------------------------------------------------
         stats = SimulationStats()
-        publisher = Publisher(source="/hamm/simulator/demo")
+        # Each simulated department publishes as itself, through its own ACLs.
+        publisher = DepartmentPublishers(source_system="simulator")
         await stack.enter_async_context(publisher)
         simulation = asyncio.create_task(
             run_simulation(
@@ -269,7 +293,7 @@ async def _start_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     by_name["buergeramt"] = buergeramt.model_copy(
         update={"tokens": (*buergeramt.tokens, hash_token(token))}
     )
-    publisher = Publisher(source="/hamm/hub/gateway")
+    publisher = Publisher(source="/hamm/hub/gateway", principal="hub-gateway")
     app = create_app(publisher, Departments(by_name, "demo"), manage_lifecycle=True)
     host = settings.metrics_host
     if not _port_free(host, GATEWAY_PORT):

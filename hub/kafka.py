@@ -10,8 +10,10 @@ the local credential store (``.hub/credentials/<principal>.properties``).
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +34,29 @@ class KafkaAuthError(RuntimeError):
 
 @dataclass(frozen=True)
 class KafkaSecurity:
-    """Security protocol, SASL mechanism and credential of one Kafka principal."""
+    """Security protocol, SASL mechanism and credential of one Kafka principal.
+
+    ``from_settings`` defers reading the password until a client needs it, so building a
+    service's configuration never touches a secret file; a missing credential fails when the
+    service starts, with a line that names the principal.
+    """
 
     protocol: str = "SASL_PLAINTEXT"
     mechanism: str = "SCRAM-SHA-512"
-    credentials: Credentials | None = None
+    given: Credentials | None = field(default=None, repr=False)
     ca_location: Path | None = None
+    resolve: Callable[[], Credentials] | None = field(default=None, repr=False, compare=False)
+    pending_principal: str | None = None
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if self.given is None and self.resolve is not None:
+            object.__setattr__(self, "given", self.resolve())
+        return self.given
 
     @property
     def principal(self) -> str | None:
-        return self.credentials.username if self.credentials else None
+        return self.given.username if self.given else self.pending_principal
 
     @property
     def sasl(self) -> bool:
@@ -52,14 +67,20 @@ class KafkaSecurity:
         cls, settings: Settings | None = None, principal: str | None = None
     ) -> KafkaSecurity:
         """The security of this process: ``principal`` is the component's own name, used when
-        ``HUB_KAFKA_USERNAME`` is unset. Raises CredentialsError naming the principal."""
+        ``HUB_KAFKA_USERNAME`` is unset. Reading the credential raises CredentialsError naming
+        the principal, when a client first needs it."""
         settings = settings or get_settings()
         protocol = settings.kafka_security_protocol
         ca = settings.kafka_ssl_ca_location
         if protocol not in SASL_PROTOCOLS:
             return cls(protocol, settings.kafka_sasl_mechanism, None, ca)
         return cls(
-            protocol, settings.kafka_sasl_mechanism, resolve_credentials(settings, principal), ca
+            protocol,
+            settings.kafka_sasl_mechanism,
+            None,
+            ca,
+            resolve=lambda: resolve_credentials(settings, principal),
+            pending_principal=settings.kafka_username or principal,
         )
 
     def for_principal(self, credentials: Credentials) -> KafkaSecurity:
@@ -79,6 +100,22 @@ class KafkaSecurity:
                 sasl_plain_password=self.credentials.password,
             )
         return options
+
+    def faststream(self) -> Any:
+        """The ``security=`` of a FastStream ``KafkaBroker`` (None without SASL)."""
+        if not self.sasl:
+            return None
+        from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+
+        kind = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256}.get(
+            self.mechanism, SASLPlaintext
+        )
+        assert self.credentials is not None
+        return kind(
+            username=self.credentials.username,
+            password=self.credentials.password,
+            use_ssl=self.protocol == "SASL_SSL",
+        )
 
     def confluent(self) -> dict[str, str]:
         """librdkafka configuration properties (confluent-kafka)."""
@@ -137,6 +174,50 @@ def registry_credentials(
         if settings.kafka_security_protocol in SASL_PROTOCOLS:
             raise
         return None  # an insecure broker: the registry runs without authentication too
+
+
+def registry_auth(security: KafkaSecurity, settings: Settings | None = None) -> Credentials | None:
+    """What a component sends to the registry: HUB_REGISTRY_BASIC_AUTH_USER_INFO if set, else its
+    Kafka credential (the registry verifies passwords against Kafka)."""
+    settings = settings or get_settings()
+    if settings.registry_basic_auth_user_info is not None:
+        return registry_credentials(settings)
+    try:
+        return security.credentials
+    except CredentialsError:
+        return None  # the Kafka client's start says what is missing, naming the principal
+
+
+async def start_client(client: Any, security: KafkaSecurity, bootstrap: str) -> None:
+    """``await client.start()``; a refused login raises KafkaAuthError at once (one line that
+    names the principal) instead of a connection error that invites retries."""
+    from aiokafka.errors import KafkaConnectionError
+
+    try:
+        await client.start()
+    except KafkaConnectionError as exc:
+        if security.sasl and _broker_answers(bootstrap):
+            with contextlib.suppress(Exception):
+                await _close(client)
+            raise KafkaAuthError(describe_auth_failure(security, exc)) from None
+        raise
+
+
+async def _close(client: Any) -> None:
+    for name in ("stop", "close"):
+        method = getattr(client, name, None)
+        if method is not None:
+            await method()
+            return
+
+
+def _broker_answers(bootstrap: str) -> bool:
+    """A broker answers ApiVersions on the first bootstrap server: then a failed start was the
+    credential (or the mechanism), not the network."""
+    from hub.broker.probe import PortState, probe
+
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    return probe(host.strip("[]"), int(port), timeout=2.0) is PortState.KAFKA
 
 
 def _ssl_context(ca_location: Path | None) -> ssl.SSLContext:

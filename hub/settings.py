@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     router_workers: int | None = Field(default=None, ge=0)
     """Processes that decode, transform and encode for the router; unset: one per core (none on
     a single core). 0 routes in the router's own process."""
+    router_apply_access: bool = True
+    """``hub router run`` applies the access plan at start when this machine holds the
+    ``hub-admin`` credential (new agreements open their topics, removed ones close them)."""
     router_metrics_port: int = 9101
     metrics_host: str = "127.0.0.1"
     """Where services serve /metrics; 0.0.0.0 in a container so Prometheus can scrape."""

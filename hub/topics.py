@@ -12,6 +12,20 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
+from hub.kafka import KafkaSecurity, start_client
+
+
+class TopicCreationError(RuntimeError):
+    """The broker refused to create topics; the message names each topic and the reason."""
+
+    def __init__(self, failures: dict[str, str], principal: str | None) -> None:
+        self.failures = failures
+        who = f" for {principal}" if principal else ""
+        super().__init__(
+            f"cannot create{who}: "
+            + "; ".join(f"{topic} ({reason})" for topic, reason in sorted(failures.items()))
+        )
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -21,11 +35,20 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec | str]) -> list[str]:
-    """Create the topics that do not exist yet; return the names that were created."""
+async def ensure_topics(
+    bootstrap: str,
+    specs: Iterable[TopicSpec | str],
+    *,
+    security: KafkaSecurity | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names that were created.
+
+    ``security``: the principal that creates them (it needs Create on them); default: this
+    process's identity from the settings."""
     wanted = [TopicSpec(s) if isinstance(s, str) else s for s in specs]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    security = security or KafkaSecurity.from_settings()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.aiokafka())
+    await start_client(admin, security, bootstrap)
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in wanted if s.name not in existing]
@@ -36,10 +59,23 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec | str]) -> lis
             ]
             # Another instance may create it meanwhile: that is what we wanted anyway.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
+                response = await admin.create_topics(new)
+                failures = {
+                    error[0]: _error_name(error[1])
+                    for error in response.topic_errors
+                    if error[1] not in (0, TopicAlreadyExistsError.errno)
+                }
+                if failures:
+                    raise TopicCreationError(failures, security.principal)
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+def _error_name(code: int) -> str:
+    from aiokafka.errors import for_code
+
+    return for_code(code).__name__
 
 
 async def read_snapshot(
@@ -49,6 +85,7 @@ async def read_snapshot(
     isolation_level: str = "read_committed",
     wait: float = 10.0,
     missing_ok: bool = True,
+    security: KafkaSecurity | None = None,
 ) -> list[ConsumerRecord]:
     """Every record of ``topic`` from the beginning to its end as of now (no consumer group).
 
@@ -57,14 +94,16 @@ async def read_snapshot(
     with ``missing_ok=False`` (a restore that silently read nothing would count twice), raises
     ``LookupError``.
     """
+    security = security or KafkaSecurity.from_settings()
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level=isolation_level,
+        **security.aiokafka(),
     )
-    await consumer.start()
+    await start_client(consumer, security, bootstrap)
     try:
         # Without a group, the consumer takes every partition once it has the topic's metadata.
         deadline = asyncio.get_running_loop().time() + wait

@@ -22,9 +22,9 @@ from hub.registry.publish import PublishError, publish_catalog
 from hub.schemas.catalog import SchemaCatalogError, Subject, default_schemas_dir, load_catalog
 from hub.serde import RegistryClient, RegistryError
 from hub.settings import get_settings
-from hub.topics import ensure_topics
-from producers.sdk import Publisher, PublisherError
+from producers.sdk import PublisherError
 from producers.simulators import SimulationStats, TopicMix, run_simulation
+from producers.simulators.publishers import DepartmentPublishers
 from producers.simulators.settings import SimulatorSettings
 
 app = typer.Typer(
@@ -149,8 +149,8 @@ async def _simulate(
             )
 
     targets = [prefix + name for name in topics]
-    await ensure_topics(get_settings().bootstrap_servers, targets)  # no auto-creation races
-    async with Publisher(source=source) as publisher:
+    async with DepartmentPublishers(single_source=source) as publisher:
+        await publisher.ensure_topics(targets)  # no auto-creation races
         stats = await run_simulation(
             publisher,
             topics,

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from confluent_kafka import Consumer, Message
+from identity import confluent_security
 
 
 def read_committed(
@@ -22,6 +23,7 @@ def read_committed(
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
+            **confluent_security(),
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",

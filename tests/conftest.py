@@ -19,6 +19,12 @@ import pytest
 
 # Before anything reads the settings: this process is hub-admin (subprocesses inherit it).
 os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
+# Test worlds bring catalogs of their own; a router must not apply one to the shared broker.
+os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
+# Absolute: test services run in folders of their own.
+os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
+    os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
+)
 
 from hub.broker.local import HOST, LocalBroker
 from hub.broker.probe import PortState, probe
@@ -95,13 +101,29 @@ def kafka_principal(
 
 
 @pytest.fixture(scope="session")
-def registry_url(kafka_bootstrap: str) -> Iterator[str]:
+def registry_url(kafka_bootstrap: str, kafka_security: KafkaSecurity) -> Iterator[str]:
     """A hub schema registry for the session, on its own fresh ``_schemas`` topic, in a thread
-    of its own (so blocking clients such as confluent-kafka's work from any test)."""
-    from hub.registry.server import RegistryThread
+    of its own (so blocking clients such as confluent-kafka's work from any test).
 
-    with RegistryThread(kafka_bootstrap, topic=f"_schemas-test-{uuid.uuid4().hex[:8]}") as srv:
-        yield srv.url
+    Secured as ``hub registry serve`` runs it: HTTP Basic verified against Kafka, writes
+    authorized by the repository's ``catalog/departments.yaml``, raw schemas held to the
+    contract. The URL carries hub-admin's credential (``http://hub-admin:...@host:port``, which
+    Confluent's clients and the hub's read as ``basic.auth.user.info``), so tests that use it
+    act as the admin; ``split_userinfo(registry_url)`` gives the bare URL."""
+    from hub.access.principals import load_principals
+    from hub.registry.auth import authenticator_for
+    from hub.registry.server import RegistryThread
+    from hub.serde.client import with_userinfo
+
+    principals = load_principals(Path(__file__).parents[1] / "catalog" / "departments.yaml")
+    with RegistryThread(
+        kafka_bootstrap,
+        topic=f"_schemas-test-{uuid.uuid4().hex[:8]}",
+        security=kafka_security,
+        principals=principals,
+        authenticator=authenticator_for(kafka_bootstrap, kafka_security),
+    ) as srv:
+        yield with_userinfo(srv.url, kafka_security.credentials)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from consumers.audit.report import render, summarize
+from hub.kafka import KafkaSecurity, registry_auth
 from hub.serde import AsyncRegistryClient, AvroSerde, SerdeError
 from hub.settings import get_settings
 from hub.topics import read_snapshot
@@ -17,11 +18,15 @@ from hub.topics import read_snapshot
 app = typer.Typer(help="The audit trail of deliveries (record of processing).")
 
 
-async def read_audit(bootstrap: str, registry_url: str, topic: str) -> list[dict[str, Any]]:
-    """Every committed audit record, decoded with the schema it was written with."""
-    records = await read_snapshot(bootstrap, topic)
+async def read_audit(
+    bootstrap: str, registry_url: str, topic: str, *, security: KafkaSecurity | None = None
+) -> list[dict[str, Any]]:
+    """Every committed audit record, decoded with the schema it was written with.
+    ``security``: the reader (``hub-audit``, the data-protection officer's principal)."""
+    security = security or KafkaSecurity.from_settings(principal="hub-audit")
+    records = await read_snapshot(bootstrap, topic, security=security)
     serde = AvroSerde()
-    registry = AsyncRegistryClient(registry_url)
+    registry = AsyncRegistryClient(registry_url, auth=registry_auth(security))
     decoded = []
     try:
         for record in records:
@@ -54,8 +59,14 @@ def report(
 ) -> None:
     """Per agreement: purpose, legal basis, what was delivered, how much, when."""
     settings = get_settings()
+    security = KafkaSecurity.from_settings(settings, principal="hub-audit")
     records = asyncio.run(
-        read_audit(settings.bootstrap_servers, settings.registry_url, settings.audit_topic)
+        read_audit(
+            settings.bootstrap_servers,
+            settings.registry_url,
+            settings.audit_topic,
+            security=security,
+        )
     )
     summaries = summarize(records, subscriber=subscriber, since=_since(since))
     if as_json:

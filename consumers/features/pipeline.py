@@ -36,9 +36,10 @@ from consumers.features.feast_repo import FeastConfig
 from consumers.features.views import BadEvent, ViewRuntime, build_runtime
 from consumers.features.windows import Arrival, FeatureEvent, WindowResult
 from consumers.router.deadletter import DeadLetter, dead_letter_headers
+from hub.kafka import KafkaSecurity, registry_auth, start_client
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
-from hub.topics import TopicSpec, ensure_topics, read_snapshot
+from hub.topics import TopicCreationError, TopicSpec, ensure_topics, read_snapshot
 
 log = logging.getLogger("hub.features")
 
@@ -64,6 +65,8 @@ class PipelineConfig:
     clock_watermark_lag: float | None = None
     retry_backoff: float = 1.0
     feast: FeastConfig | None = None
+    # The principal the pipeline is (hub-features in production; the settings' identity if unset).
+    security: KafkaSecurity = field(default_factory=KafkaSecurity.from_settings)
 
     @property
     def transactional_id(self) -> str:
@@ -90,6 +93,7 @@ class PipelineConfig:
             "max_batch": features.max_batch,
             "clock_watermark_lag": features.clock_watermark_lag,
             "feast": FeastConfig.from_settings(features) if feast else None,
+            "security": KafkaSecurity.from_settings(hub, principal="hub-features"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -125,11 +129,13 @@ def result_headers(result: WindowResult) -> list[tuple[str, bytes]]:
     ]
 
 
-async def read_log(bootstrap: str, topic: str, *, wait: float = 30.0) -> list[Any]:
+async def read_log(
+    bootstrap: str, topic: str, *, wait: float = 30.0, security: KafkaSecurity | None = None
+) -> list[Any]:
     """Every committed record of ``topic`` up to its end as of now: the changelog on restore.
     The topic must exist: a restore that silently read nothing would count twice."""
     try:
-        return await read_snapshot(bootstrap, topic, wait=wait, missing_ok=False)
+        return await read_snapshot(bootstrap, topic, wait=wait, missing_ok=False, security=security)
     except LookupError as error:
         raise KafkaError(str(error)) from None
 
@@ -162,7 +168,9 @@ class FeaturePipeline:
         self._fps = {
             name: changelog.fingerprint(rt.aggregator) for name, rt in self.runtimes.items()
         }
-        self._registry = AsyncRegistryClient(config.registry_url)
+        self._registry = AsyncRegistryClient(
+            config.registry_url, auth=registry_auth(config.security)
+        )
         self._serde = AvroSerde()
         self._known: set[int] = set()
         self._stop = asyncio.Event()
@@ -198,11 +206,16 @@ class FeaturePipeline:
                 TopicSpec(cfg.changelog_topic, config={"cleanup.policy": "compact"}),
                 cfg.dlq_topic,
                 *self.output_topics,
-                *self.topics,  # deliveries: the router creates them; this only lets us subscribe first
             ],
+            security=cfg.security,
         )
+        # Deliveries: the router creates them; creating one here only lets us subscribe first.
+        # Under ACLs hub-features may not: the subscription then waits for the router.
+        with contextlib.suppress(TopicCreationError):
+            await ensure_topics(cfg.bootstrap, self.topics, security=cfg.security)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=cfg.bootstrap,
+            **cfg.security.aiokafka(),
             transactional_id=cfg.transactional_id,
             enable_idempotence=True,
             acks="all",
@@ -210,16 +223,17 @@ class FeaturePipeline:
         )
         # Fences an older instance with our id and aborts its open transaction: what we restore
         # next is exactly the committed state that matches the committed offsets.
-        await self._producer.start()
+        await start_client(self._producer, cfg.security, cfg.bootstrap)
         await self.restore()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=cfg.bootstrap,
+            **cfg.security.aiokafka(),
             group_id=cfg.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        await self._consumer.start()
+        await start_client(self._consumer, cfg.security, cfg.bootstrap)
         if self.topics:
             self._consumer.subscribe(self.topics)
         log.info(
@@ -232,7 +246,9 @@ class FeaturePipeline:
         )
 
     async def restore(self) -> None:
-        records = await read_log(self.config.bootstrap, self.config.changelog_topic)
+        records = await read_log(
+            self.config.bootstrap, self.config.changelog_topic, security=self.config.security
+        )
         aggregators = {name: rt.aggregator for name, rt in self.runtimes.items()}
         report = changelog.restore(
             ((r.key, r.value) for r in records if r.key is not None), aggregators
@@ -491,12 +507,13 @@ class FeastPusher:
         self._consumer = AIOKafkaConsumer(
             *sorted(self._views),
             bootstrap_servers=self.config.bootstrap,
+            **self.config.security.aiokafka(),
             group_id=f"{self.config.group}-feast",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        await self._consumer.start()
+        await start_client(self._consumer, self.config.security, self.config.bootstrap)
 
     async def close(self) -> None:
         if self._consumer:

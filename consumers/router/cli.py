@@ -38,6 +38,12 @@ def run(
     except SecretError as error:
         typer.secho(f"hub router: {error}", err=True, fg="red")
         raise typer.Exit(2) from None
+    # With the admin credential on this machine, the router makes the broker's ACLs match the
+    # catalog before it connects as hub-router (new agreements open, expired ones close).
+    from hub.access.service import apply_if_admin
+
+    if settings.router_apply_access:
+        asyncio.run(apply_if_admin(settings, "router"))
     config = RouterConfig.from_settings(
         settings,
         agreements_dir=(catalog / "agreements") if catalog else None,

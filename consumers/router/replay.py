@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from consumers.router.deadletter import DeadLetter, dead_letter_headers, parse_dead_letter
 from consumers.router.process import Origin, Outcome, Record, route_events
 from consumers.router.service import Router, RouterConfig
+from hub.kafka import start_client
 from hub.topics import read_snapshot
 
 
@@ -52,7 +53,7 @@ def replay_group(config: RouterConfig) -> str:
 
 async def list_dead_letters(config: RouterConfig) -> list[DeadLetterEntry]:
     """Every dead letter with its reason (never its content: that is personal data)."""
-    records = await read_snapshot(config.bootstrap, config.dlq_topic)
+    records = await read_snapshot(config.bootstrap, config.dlq_topic, security=config.security)
     committed = await _committed(config, {TopicPartition(r.topic, r.partition) for r in records})
     entries = []
     for r in records:
@@ -77,8 +78,12 @@ async def list_dead_letters(config: RouterConfig) -> list[DeadLetterEntry]:
 async def _committed(config: RouterConfig, partitions: set[TopicPartition]) -> dict:
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap, group_id=replay_group(config))
-    await consumer.start()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap,
+        group_id=replay_group(config),
+        **config.security.aiokafka(),
+    )
+    await start_client(consumer, config.security, config.bootstrap)
     try:
         return {tp: await consumer.committed(tp) for tp in partitions}
     finally:
@@ -98,8 +103,9 @@ async def replay_dead_letters(
         group_id=group,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **config.security.aiokafka(),
     )
-    await consumer.start()
+    await start_client(consumer, config.security, config.bootstrap)
     try:
         table = await router.build_table()
         await router.use_table(table)

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -36,11 +36,12 @@ from consumers.router.process import MAX_BATCH_BYTES, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
 from consumers.router.runtime import default_workers
 from consumers.router.workers import RouteWorkers, WorkerDied
+from hub.kafka import KafkaSecurity, registry_auth, start_client
 from hub.schemas.catalog import iter_schema_files, load_catalog
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
 from hub.settings import Settings
-from hub.topics import TopicSpec, ensure_topics
+from hub.topics import TopicCreationError, TopicSpec, ensure_topics
 
 log = logging.getLogger("hub.router")
 # Routing in-process holds the event loop; every so many events it lets other tasks run (the
@@ -63,6 +64,8 @@ class RouterConfig:
     watch_interval: float = 2.0
     retry_backoff: float = 1.0
     workers: int = 0  # processes routing events; 0: in the router's own process
+    # The principal the router is (hub-router in production; the settings' identity if unset).
+    security: KafkaSecurity = field(default_factory=KafkaSecurity.from_settings)
 
     @property
     def transactional_id(self) -> str:
@@ -86,6 +89,7 @@ class RouterConfig:
             "workers": default_workers()
             if settings.router_workers is None
             else settings.router_workers,
+            "security": KafkaSecurity.from_settings(settings, principal="hub-router"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -126,7 +130,9 @@ class Router:
     def __init__(self, config: RouterConfig, master_secret: bytes) -> None:
         self.config = config
         self._secret = master_secret
-        self._registry = AsyncRegistryClient(config.registry_url)
+        self._registry = AsyncRegistryClient(
+            config.registry_url, auth=registry_auth(config.security)
+        )
         self._serde = AvroSerde()
         self._known_ids: set[int] = set()
         self._table = RoutingTable()
@@ -162,9 +168,10 @@ class Router:
         cfg = self.config
         self._audit_schema_id = await self._register(f"{cfg.audit_topic}-value", AUDIT_SCHEMA)
         self._serde.add_schema(self._audit_schema_id, AUDIT_SCHEMA)
-        await ensure_topics(cfg.bootstrap, [cfg.dlq_topic, cfg.audit_topic])
+        await ensure_topics(cfg.bootstrap, [cfg.dlq_topic, cfg.audit_topic], security=cfg.security)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=cfg.bootstrap,
+            **cfg.security.aiokafka(),
             transactional_id=transactional_id or cfg.transactional_id,
             enable_idempotence=True,
             acks="all",
@@ -173,13 +180,14 @@ class Router:
         )
         # Starting a transactional producer fences an older one with the same id (a crashed
         # instance of ours) and aborts whatever it left open: no half-written batch survives.
-        await self._producer.start()
+        await start_client(self._producer, cfg.security, cfg.bootstrap)
 
     async def start(self) -> None:
         cfg = self.config
         await self.prepare()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=cfg.bootstrap,
+            **cfg.security.aiokafka(),
             group_id=cfg.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -190,7 +198,7 @@ class Router:
             fetch_max_wait_ms=50,
             metadata_max_age_ms=30_000,
         )
-        await self._consumer.start()
+        await start_client(self._consumer, cfg.security, cfg.bootstrap)
         await self._apply_table(await self.build_table())
         self._watcher = asyncio.create_task(self._watch(), name="agreements-watch")
         log.info("router started", extra={"router": cfg.name, "topics": self._table.topics})
@@ -247,11 +255,18 @@ class Router:
         for route in table.routes:
             self._serde.add_schema(route.schema_id, route.compiled.output_schema)
         deliveries = {r.topic for r in table.routes}
-        # Raw topics belong to their publishers; creating a missing one (one partition) only
-        # lets the subscription start before the first event arrives.
         await ensure_topics(
-            cfg.bootstrap, [TopicSpec(t) for t in sorted(deliveries | set(table.sources))]
+            cfg.bootstrap, [TopicSpec(t) for t in sorted(deliveries)], security=cfg.security
         )
+        # Raw topics belong to their publishers; creating a missing one (one partition) only
+        # lets the subscription start before the first event arrives. Under ACLs hub-router
+        # may not create them: the subscription then waits for the department's first event.
+        try:
+            await ensure_topics(
+                cfg.bootstrap, [TopicSpec(t) for t in sorted(table.sources)], security=cfg.security
+            )
+        except TopicCreationError as error:
+            log.warning("source topics not there yet", extra={"topics": sorted(error.failures)})
         for topic in deliveries:
             self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
         self._table = table

@@ -180,7 +180,8 @@ def parse_principals(data: Any, source: str = "<memory>") -> Principals:
     unknown = set(data) - {"departments", "subscribers"}
     if unknown:
         raise PrincipalsError(f"{source}: unknown top-level key(s): {', '.join(sorted(unknown))}")
-    subscribers_data = data.get("subscribers") or {}
+    subscribers_data = data.get("subscribers")
+    subscribers_data = {} if subscribers_data is None else subscribers_data
     if not isinstance(subscribers_data, dict):
         raise PrincipalsError(f"{source}: subscribers: expected a mapping")
     departments: dict[str, Department] = {}

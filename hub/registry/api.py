@@ -3,6 +3,10 @@
 Handlers take the raw request and answer orjson bytes with Confluent's content type; no pydantic
 models on the hot path (lookups must be cheap). Errors answer
 ``{"error_code": ..., "message": ...}`` with Confluent's status codes.
+
+With an ``Authenticator`` every route but ``/metrics`` and ``/healthz`` asks for HTTP Basic
+credentials (401 without) and is authorized by ``access.authorize`` (403); the check is part of
+each route (``_GuardedRoute``), so no route can be added without it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -23,7 +28,11 @@ from prometheus_client import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.registry.errors import RegistryError
+from hub.access.principals import Principals
+from hub.registry import errors
+from hub.registry.access import Action, action_of, authorize
+from hub.registry.auth import Authenticator, IdentityProviderUnavailable, parse_basic
+from hub.registry.errors import ContractViolation, RegistryError
 from hub.registry.service import Registry, version_body
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -65,6 +74,17 @@ class Metrics:
             "registry_subjects", "Subjects with a live version", registry=self.collector
         )
         subjects.set_function(lambda: len(registry.state.subject_names()))
+        self.denials = Counter(
+            "registry_denials",
+            "Requests refused: reason no-credentials or bad-credentials (401), forbidden (403)",
+            ["reason", "action"],
+            registry=self.collector,
+        )
+        self.contract_rejections = Counter(
+            "registry_contract_rejections",
+            "Registrations under raw subjects refused for a field without doc or x-pii (422)",
+            registry=self.collector,
+        )
         self._children: dict[tuple[str, str, int], Any] = {}
 
     def count(self, endpoint: str, method: str, status: int) -> None:
@@ -113,17 +133,106 @@ class _Observe:
                 )
 
 
-def create_app(registry: Registry) -> FastAPI:
-    """The REST API of ``registry`` as an ASGI app."""
+class Guard:
+    """Authentication and authorization of requests; ``authenticator`` None: an open registry
+    (no principals to know: every request is allowed)."""
+
+    def __init__(
+        self, authenticator: Authenticator | None, principals: Principals, metrics: Metrics
+    ) -> None:
+        self.authenticator = authenticator
+        self.principals = principals
+        self.metrics = metrics
+
+    async def principal(self, request: Request, action: Action) -> str:
+        """The authenticated principal of ``request``; 401 or 503 otherwise."""
+        assert self.authenticator is not None
+        header = request.headers.get("authorization")
+        credentials = parse_basic(header)
+        if credentials is None:
+            self.metrics.denials.labels("no-credentials", action.value).inc()
+            raise errors.unauthorized(
+                "send the principal's Kafka credential as HTTP Basic (basic.auth.user.info="
+                "<principal>:<password>)"
+                if header is None
+                else "the Authorization header is not HTTP Basic <principal>:<password>"
+            )
+        try:
+            verified = await self.authenticator.verify(credentials.username, credentials.password)
+        except IdentityProviderUnavailable as exc:
+            log.warning(
+                "cannot verify a registry credential",
+                extra={"principal": credentials.username, "reason": str(exc)},
+            )
+            raise errors.identity_provider_unavailable(str(exc)) from None
+        if not verified:
+            self.metrics.denials.labels("bad-credentials", action.value).inc()
+            raise errors.unauthorized(
+                f"Kafka refused the credential of the principal {credentials.username}"
+            )
+        return credentials.username
+
+    async def check(self, request: Request, action: Action) -> None:
+        if self.authenticator is None:
+            return
+        principal = await self.principal(request, action)
+        if action is Action.READ:
+            return
+        subject = request.path_params.get("subject")
+        decision = authorize(principal, action, subject, self.principals)
+        if not decision.allowed:
+            self.metrics.denials.labels("forbidden", action.value).inc()
+            log.warning(
+                "registry request forbidden",
+                extra={"principal": principal, "action": action.value, "subject": subject},
+            )
+            raise errors.forbidden(decision.reason)
+
+
+def _guarded_route(guard: Guard) -> type[APIRoute]:
+    class _GuardedRoute(APIRoute):
+        """A route whose handler first authenticates and authorizes (its action is fixed by
+        method and path, at startup)."""
+
+        def get_route_handler(self) -> Any:
+            handler = super().get_route_handler()
+            (method,) = self.methods  # one method a route: see the decorators below
+            action = action_of(method, self.path)
+            if action is Action.OPEN:
+                return handler
+
+            async def guarded(request: Request) -> Response:
+                await guard.check(request, action)
+                return await handler(request)
+
+            return guarded
+
+    return _GuardedRoute
+
+
+def create_app(
+    registry: Registry,
+    *,
+    authenticator: Authenticator | None = None,
+    principals: Principals | None = None,
+) -> FastAPI:
+    """The REST API of ``registry`` as an ASGI app; with ``authenticator``, only for
+    authenticated principals, each allowed what ``principals`` implies."""
     app = FastAPI(title="Datendrehscheibe schema registry", docs_url=None, redoc_url=None)
     metrics = Metrics(registry)
+    guard = Guard(authenticator, principals or Principals({}, {}), metrics)
+    app.router.route_class = _guarded_route(guard)
     app.state.registry = registry
     app.state.metrics = metrics
+    app.state.guard = guard
     app.add_middleware(_Observe, metrics=metrics)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> Response:
-        return _json({"error_code": exc.error_code, "message": exc.message}, exc.status)
+        response = _json({"error_code": exc.error_code, "message": exc.message}, exc.status)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
@@ -172,6 +281,10 @@ def create_app(registry: Registry) -> FastAPI:
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.collector), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok", "schemas": len(registry.state.schemas)})
+
     @app.get("/schemas/types")
     async def schema_types() -> Response:
         return _json(["AVRO"])
@@ -189,7 +302,11 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.post("/subjects/{subject}/versions")
     async def register(subject: str, request: Request) -> Response:
-        return _json({"id": await registry.register(subject, await _body(request))})
+        try:
+            return _json({"id": await registry.register(subject, await _body(request))})
+        except ContractViolation:
+            metrics.contract_rejections.inc()
+            raise
 
     @app.get("/subjects/{subject}/versions/{version}")
     async def get_version(subject: str, version: str, request: Request) -> Response:

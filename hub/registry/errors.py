@@ -6,11 +6,48 @@ from __future__ import annotations
 class RegistryError(Exception):
     """An error the REST API answers as ``{"error_code": code, "message": message}``."""
 
-    def __init__(self, status: int, error_code: int, message: str) -> None:
+    def __init__(
+        self, status: int, error_code: int, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
+        self.headers = headers
+
+
+class ContractViolation(RegistryError):
+    """A schema for a raw subject breaks the contract the lint checks (422, 42201)."""
+
+
+REALM = "hub-registry"
+
+
+def unauthorized(reason: str) -> RegistryError:
+    """401: no credential, a malformed one, or one Kafka refused (Confluent's 40101)."""
+    return RegistryError(
+        401, 40101, f"Unauthorized: {reason}", {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+    )
+
+
+def forbidden(reason: str) -> RegistryError:
+    """403: authenticated, but the principal may not do this (Confluent's 40301)."""
+    return RegistryError(403, 40301, reason)
+
+
+def identity_provider_unavailable(reason: str) -> RegistryError:
+    """503: the credential could not be checked (Kafka unreachable), so neither yes nor no."""
+    return RegistryError(503, 50301, f"Cannot verify credentials: {reason}")
+
+
+def contract_violated(subject: str, owner: str, problems: list[str]) -> ContractViolation:
+    return ContractViolation(
+        422,
+        42201,
+        f"Invalid schema: {subject} is a subject of a raw topic of {owner}, and every field of "
+        f"a raw event needs a doc and an x-pii classification (the contract `hub schemas lint` "
+        f"checks): {'; '.join(problems)}",
+    )
 
 
 def subject_not_found(subject: str) -> RegistryError:

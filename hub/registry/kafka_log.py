@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from hub.kafka import KafkaSecurity, start_client
 from hub.registry import errors
 from hub.registry.state import State, fold
 
@@ -39,8 +40,10 @@ class KafkaSchemaLog:
         *,
         write_timeout: float = 10.0,
         replication_factor: int = 1,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.security = security or KafkaSecurity.from_settings(principal="hub-registry")
         self.topic = topic
         self.replication_factor = replication_factor
         self.write_timeout = write_timeout
@@ -71,17 +74,21 @@ class KafkaSchemaLog:
     async def start(self) -> None:
         await self._ensure_topic()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers, acks="all", linger_ms=0
+            bootstrap_servers=self.bootstrap_servers,
+            acks="all",
+            linger_ms=0,
+            **self.security.aiokafka(),
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
             group_id=None,
             fetch_max_wait_ms=200,
+            **self.security.aiokafka(),
         )
         try:
-            await self._producer.start()
-            await self._consumer.start()
+            await start_client(self._producer, self.security, self.bootstrap_servers)
+            await start_client(self._consumer, self.security, self.bootstrap_servers)
             self._consumer.assign([self._partition])
             await self._consumer.seek_to_beginning(self._partition)
             end = (await self._consumer.end_offsets([self._partition]))[self._partition]
@@ -184,8 +191,11 @@ class KafkaSchemaLog:
                 self._advanced.set()
 
     async def _ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
-        await admin.start()
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, **self.security.aiokafka()
+        )
+        # A refused credential: KafkaAuthError, one line naming the principal, no retries.
+        await start_client(admin, self.security, self.bootstrap_servers)
         try:
             # list_topics first: describing a missing topic would auto-create it uncompacted.
             if self.topic not in await admin.list_topics():

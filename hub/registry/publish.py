@@ -1,11 +1,18 @@
 """Publish the schema catalog (``schemas/``) to a registry: every version in order, and each
-subject's compatibility level. Idempotent: what is already there is left alone and said so."""
+subject's compatibility level. Idempotent: what is already there is left alone and said so.
+
+It authenticates like every registry client (``RegistryClient``'s default: this process's
+principal, HUB_KAFKA_USERNAME). Setting compatibility levels is ``hub-admin``'s right, so
+publishing the whole catalog is the admin's job; a department publishing its own subjects needs
+their levels set already.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.serde.client import RegistryClient, RegistryError
+from hub.credentials import Credentials
+from hub.serde.client import DEFAULT_AUTH, RegistryClient, RegistryError
 
 if TYPE_CHECKING:
     from hub.schemas.catalog import Subject
@@ -16,16 +23,21 @@ class PublishError(RuntimeError):
 
 
 def publish_catalog(
-    catalog: dict[str, Subject], registry_url: str, *, client: RegistryClient | None = None
+    catalog: dict[str, Subject],
+    registry_url: str,
+    *,
+    client: RegistryClient | None = None,
+    auth: Credentials | None = DEFAULT_AUTH,
 ) -> list[str]:
     """Register ``catalog`` at ``registry_url``; one line per subject setting and version.
 
-    Raises PublishError naming the schema file when the registry refuses a version.
+    Raises PublishError naming the schema file (or subject) when the registry refuses a
+    version or a setting (401/403 included: the message names the principal).
     """
     lines: list[str] = []
     changes = 0
     own = client is None
-    client = client or RegistryClient(registry_url)
+    client = client or RegistryClient(registry_url, auth=auth)
     try:
         for topic in sorted(catalog):
             changes += _publish_subject(client, catalog[topic], lines)
@@ -51,7 +63,10 @@ def _publish_subject(client: RegistryClient, subject: Subject, lines: list[str])
     if current == wanted:
         lines.append(f"{name}: compatibility {wanted} (unchanged)")
     else:
-        client.set_compatibility(wanted, name)
+        try:
+            client.set_compatibility(wanted, name)
+        except RegistryError as exc:
+            raise PublishError(f"{name}: setting compatibility {wanted} failed: {exc}") from exc
         lines.append(f"{name}: compatibility {current or 'unset'} -> {wanted}")
         changes += 1
     for schema_file in subject.versions:

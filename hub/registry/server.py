@@ -3,6 +3,11 @@
 ``RegistryServer`` is for embedding (tests, benchmarks): ``async with RegistryServer(bootstrap,
 topic=..., port=0) as srv: srv.url``. ``serve`` is the command's main loop; uvicorn turns SIGTERM
 and SIGINT into a graceful stop, after which the Kafka clients are closed.
+
+Its Kafka clients authenticate as ``security`` (default: this process's principal, else
+``hub-registry``). HTTP clients authenticate only with an ``authenticator`` (``hub registry
+serve`` passes the KafkaAuthenticator when the broker runs SASL); ``principals`` decide who may
+write which subject and which subjects are raw (their schemas must carry doc and x-pii).
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from typing import Any
 
 import uvicorn
 
+from hub.access.principals import Principals
+from hub.kafka import KafkaSecurity
 from hub.registry.api import create_app
+from hub.registry.auth import Authenticator
+from hub.registry.contract import RawContract
 from hub.registry.kafka_log import KafkaSchemaLog
 from hub.registry.service import DEFAULT_COMPATIBILITY, Registry
 
@@ -47,12 +56,21 @@ class RegistryServer:
         port: int = 0,
         default_compatibility: str = DEFAULT_COMPATIBILITY,
         replication_factor: int = 1,
+        security: KafkaSecurity | None = None,
+        principals: Principals | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
+        self.security = security or KafkaSecurity.from_settings(principal="hub-registry")
         self.schema_log = KafkaSchemaLog(
-            bootstrap_servers, topic, replication_factor=replication_factor
+            bootstrap_servers, topic, replication_factor=replication_factor, security=self.security
         )
-        self.registry = Registry(self.schema_log, default_compatibility=default_compatibility)
-        self.app = create_app(self.registry)
+        self.registry = Registry(
+            self.schema_log,
+            default_compatibility=default_compatibility,
+            contract=RawContract(principals) if principals is not None else None,
+        )
+        self.authenticator = authenticator
+        self.app = create_app(self.registry, authenticator=authenticator, principals=principals)
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -87,7 +105,17 @@ class RegistryServer:
                 await self._task  # raises what stopped it
                 raise RuntimeError("registry HTTP server stopped while starting")
             await asyncio.sleep(0.01)
-        log.info("registry listening", extra={"url": self.url, "topic": self.schema_log.topic})
+        log.info(
+            "registry listening",
+            extra={
+                "url": self.url,
+                "topic": self.schema_log.topic,
+                "principal": self.security.principal,
+                "authentication": type(self.authenticator).__name__
+                if self.authenticator is not None
+                else "none",
+            },
+        )
 
     async def wait(self) -> None:
         """Until the HTTP server stops (see ``request_stop``)."""

@@ -25,6 +25,8 @@ MAX_PROPOSALS = 20  # a registration that lost this many races in a row gives up
 
 Record = tuple[bytes, bytes | None]
 Checker = Callable[[Any, Sequence[Any], str], list[Any]]
+Contract = Callable[[str, Any], None]
+"""``contract(subject, parsed_schema)`` raises a RegistryError for a schema it refuses."""
 
 
 class SchemaLog(Protocol):
@@ -91,12 +93,14 @@ class Registry:
         *,
         default_compatibility: str = DEFAULT_COMPATIBILITY,
         checker: Checker | None = None,
+        contract: Contract | None = None,
     ) -> None:
         if default_compatibility.upper() not in COMPATIBILITY_LEVELS:
             raise ValueError(f"unknown default compatibility level {default_compatibility!r}")
         self.log = schema_log
         self.default_compatibility = default_compatibility.upper()
         self._checker = checker
+        self._contract = contract
         self._invalid = _invalid_schema_types()
         self._write_lock = asyncio.Lock()
 
@@ -179,6 +183,10 @@ class Registry:
                 for held in existing:
                     if held.identity == ident:
                         return held.id  # already registered: nothing to write
+                if self._contract is not None:
+                    # Only here, for a version about to be written: what the log already holds
+                    # (and registering it again) is never judged by today's contract.
+                    self._contract(subject, data)
                 level = self.compatibility(subject)
                 problems = self._incompatibilities(data, existing, level)
                 if problems:
@@ -193,7 +201,10 @@ class Registry:
         raise errors.store_error(f"registration under {subject!r} kept losing races; try again")
 
     async def _import(self, subject: str, body: dict, data: Any, ident: str) -> int:
-        """IMPORT mode (migrating from another registry): keep the given id and version."""
+        """IMPORT mode (migrating from another registry): keep the given id and version.
+
+        The contract is not applied: an import copies history as it was, and only hub-admin
+        can put a subject into IMPORT mode."""
         if self.mode(subject) != "IMPORT":
             raise errors.RegistryError(
                 422, 42205, f"Subject {subject} is not in import mode: 'id'/'version' not allowed"

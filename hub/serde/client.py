@@ -4,17 +4,25 @@ Speaks Confluent's REST API with httpx. Schemas by id never change, so they are 
 ids of (subject, schema) pairs are cached after register/lookup. ``RegistryClient`` is
 synchronous, ``AsyncRegistryClient`` the same API for asyncio services; both share the request
 and response handling below.
+
+Both authenticate with HTTP Basic, as Confluent's clients do with ``basic.auth.user.info``:
+``auth`` if given, else credentials in the URL (``http://user:password@host``, Confluent's
+``basic.auth.credentials.source=URL``), else ``hub.kafka.registry_credentials()`` (this
+process's principal). A registry's 401/403 surfaces as RegistryError with its message.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 import orjson
+
+from hub.credentials import Credentials
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": f"{CONTENT_TYPE}, application/json"}
@@ -90,6 +98,92 @@ def _lookup_request(subject: str, schema: str, deleted: bool) -> tuple[str, str,
     return "POST", _path("subjects", subject), {"schema": schema}, params
 
 
+class _Default:
+    """``auth`` not given: the process's own registry credential (see module doc)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT_AUTH"
+
+
+DEFAULT_AUTH: Any = _Default()
+
+
+def split_userinfo(url: str) -> tuple[str, Credentials | None]:
+    """``url`` without ``user:password@``, and that credential (None if the URL has none)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    bare = urlunsplit(parts._replace(netloc=hostport))
+    if not username:
+        return bare, None
+    return bare, Credentials(unquote(username), unquote(password))
+
+
+def with_userinfo(url: str, credentials: Credentials | None) -> str:
+    """``url`` carrying ``credentials`` as ``user:password@`` (unchanged for None)."""
+    if credentials is None:
+        return url
+    parts = urlsplit(split_userinfo(url)[0])
+    userinfo = f"{quote(credentials.username, safe='')}:{quote(credentials.password, safe='')}"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+
+@dataclass(frozen=True)
+class _Auth:
+    """What a client sends; ``missing`` says why it sends nothing (for a 401's message)."""
+
+    headers: dict[str, str] | None  # the Authorization header, per request: any httpx client
+    principal: str | None
+    missing: str = ""
+
+    def __repr__(self) -> str:
+        return f"_Auth(principal={self.principal!r})"
+
+
+def _resolve_auth(url: str, auth: Credentials | None) -> tuple[str, _Auth]:
+    """The URL to show (never with a password) and the auth to send."""
+    bare, from_url = split_userinfo(url)
+    chosen = auth if isinstance(auth, Credentials) else from_url
+    missing = ""
+    if chosen is None and auth is DEFAULT_AUTH:
+        chosen, missing = _default_credentials()
+    elif chosen is None:
+        missing = "none was given (auth=None)"
+    if chosen is None:
+        return bare.rstrip("/"), _Auth(None, None, missing)
+    token = base64.b64encode(f"{chosen.username}:{chosen.password}".encode()).decode("ascii")
+    return bare.rstrip("/"), _Auth({"Authorization": f"Basic {token}"}, chosen.username)
+
+
+def _default_credentials() -> tuple[Credentials | None, str]:
+    # Never fail construction over credentials: the registry's 401 then says what is missing.
+    from hub.credentials import CredentialsError
+    from hub.kafka import registry_credentials
+    from hub.settings import SettingsError
+
+    try:
+        found = registry_credentials()
+    except (CredentialsError, SettingsError) as exc:
+        return None, str(exc)
+    if found is None:
+        return None, "no registry credential is configured (an insecure broker)"
+    return found, ""
+
+
+def _explain(error: RegistryError, auth: _Auth) -> RegistryError:
+    """A 401 or 403 says who this client is (or why it sent no credential)."""
+    if error.status == 401 and auth.headers is None:
+        hint = f"this client sent no credential: {auth.missing}"
+        return RegistryError(error.status, error.error_code, f"{error.message} ({hint})")
+    if error.status in (401, 403) and auth.principal is not None:
+        who = f"sent as the principal {auth.principal}"
+        if auth.principal not in error.message:
+            return RegistryError(error.status, error.error_code, f"{error.message} ({who})")
+    return error
+
+
 class _Cache:
     def __init__(self) -> None:
         self.schemas: dict[int, str] = {}
@@ -99,10 +193,22 @@ class _Cache:
 class RegistryClient:
     """Synchronous caching registry client. ``with RegistryClient(url) as client: ...``."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, client: httpx.Client | None = None):
-        self.url = url.rstrip("/")
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        auth: Credentials | None = DEFAULT_AUTH,
+    ):
+        self.url, self._auth = _resolve_auth(url, auth)
         self._http = client or httpx.Client(base_url=self.url, timeout=timeout, headers=_HEADERS)
         self._cache = _Cache()
+
+    @property
+    def principal(self) -> str | None:
+        """Whom this client authenticates as (None: it sends no credential)."""
+        return self._auth.principal
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -116,11 +222,18 @@ class RegistryClient:
     def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         try:
             response = self._http.request(
-                method, path, content=None if body is None else orjson.dumps(body), params=params
+                method,
+                path,
+                content=None if body is None else orjson.dumps(body),
+                params=params,
+                headers=self._auth.headers,
             )
         except httpx.HTTPError as exc:
             raise RegistryError(0, 0, f"registry {self.url} unreachable: {exc}") from exc
-        return _check(response)
+        try:
+            return _check(response)
+        except RegistryError as exc:
+            raise _explain(exc, self._auth) from None
 
     def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
         """Register ``schema`` under ``subject`` (or find it registered); returns its id."""
@@ -201,13 +314,23 @@ class AsyncRegistryClient:
     version/latest, subjects, set_compatibility (awaitable, same caching)."""
 
     def __init__(
-        self, url: str, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+        auth: Credentials | None = DEFAULT_AUTH,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.url, self._auth = _resolve_auth(url, auth)
         self._http = client or httpx.AsyncClient(
             base_url=self.url, timeout=timeout, headers=_HEADERS
         )
         self._cache = _Cache()
+
+    @property
+    def principal(self) -> str | None:
+        """Whom this client authenticates as (None: it sends no credential)."""
+        return self._auth.principal
 
     async def __aenter__(self) -> AsyncRegistryClient:
         return self
@@ -221,11 +344,18 @@ class AsyncRegistryClient:
     async def _call(self, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         try:
             response = await self._http.request(
-                method, path, content=None if body is None else orjson.dumps(body), params=params
+                method,
+                path,
+                content=None if body is None else orjson.dumps(body),
+                params=params,
+                headers=self._auth.headers,
             )
         except httpx.HTTPError as exc:
             raise RegistryError(0, 0, f"registry {self.url} unreachable: {exc}") from exc
-        return _check(response)
+        try:
+            return _check(response)
+        except RegistryError as exc:
+            raise _explain(exc, self._auth) from None
 
     async def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
         text = schema_text(schema)

@@ -61,13 +61,17 @@ def files(
 @app.command()
 def outbox(
     dsn: Annotated[str, typer.Option(help="sqlite:///path.db, a path, or postgresql://...")],
+    source: Annotated[
+        str,
+        typer.Option(
+            help="CloudEvents source, /hamm/<department>/<system>: the connector runs as that "
+            "department."
+        ),
+    ],
     table: Annotated[str, typer.Option(help="The outbox table.")] = "outbox",
     name: Annotated[
         str | None, typer.Option(help="Name in progress keys (default: from the DSN).")
     ] = None,
-    source: Annotated[
-        str, typer.Option(help="CloudEvents source, /hamm/<department>/<system>.")
-    ] = "/hamm/hub/outbox",
     once: Annotated[
         bool, typer.Option("--once", help="Publish what is pending, then exit.")
     ] = False,

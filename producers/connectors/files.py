@@ -36,8 +36,9 @@ from producers.connectors import metrics
 from producers.connectors.german import decode_text
 from producers.connectors.mapping import BoundMapping, FileMapping, RowErrors, bind
 from producers.connectors.progress import (
-    PROGRESS_TOPIC,
+    connector_department,
     ensure_progress_topic,
+    progress_topic,
     read_progress,
     send_progress,
 )
@@ -102,19 +103,21 @@ class FileDropConfig:
     directory: Path
     bootstrap_servers: str
     registry_url: str
-    progress_topic: str = PROGRESS_TOPIC
+    progress_topic: str | None = None
+    """Default: ``hub.connect.progress.<department>`` of the mapping's source."""
     transactional_id: str | None = None
-    """Default: derived from the folder, so two connectors on one folder fence each other."""
+    """Default: derived from the department and the folder, so two connectors on one folder
+    fence each other (under the department's transactional-id prefix, as its ACLs allow)."""
     chunk_size: int = 500
     poll_interval: float = 5.0
     settle: float = 2.0
     """In watch mode a file is taken once unchanged this long (it may still be written)."""
 
-    def resolved_transactional_id(self) -> str:
+    def resolved_transactional_id(self, department: str) -> str:
         if self.transactional_id:
             return self.transactional_id
         digest = hashlib.sha256(str(self.directory.resolve()).encode()).hexdigest()[:12]
-        return f"hub-connect-files-{digest}"
+        return f"{department}.connect-files-{digest}"
 
 
 class FileDropConnector:
@@ -130,11 +133,14 @@ class FileDropConnector:
         self.config = config
         self.mapping = mapping
         self._after_commit = after_commit  # test hook: raise here to simulate a crash
+        department = connector_department(mapping.source)
+        self.progress_topic = config.progress_topic or progress_topic(department)
+        # The connector runs as its department (HUB_KAFKA_USERNAME, else the source's).
         self.publisher = Publisher(
             source=mapping.source,
             bootstrap_servers=config.bootstrap_servers,
             registry_url=config.registry_url,
-            transactional_id=config.resolved_transactional_id(),
+            transactional_id=config.resolved_transactional_id(department),
         )
         self.bound: BoundMapping | None = None
         self._progress: dict[str, dict[str, Any]] = {}
@@ -148,7 +154,10 @@ class FileDropConnector:
         await self.stop()
 
     async def start(self) -> None:
-        await ensure_progress_topic(self.config.bootstrap_servers, self.config.progress_topic)
+        security = self.publisher.security
+        await ensure_progress_topic(
+            self.config.bootstrap_servers, self.progress_topic, security=security
+        )
         # Starting the transactional producer aborts whatever a crashed predecessor left open,
         # so what read_progress sees next is final.
         await self.publisher.start()
@@ -156,7 +165,10 @@ class FileDropConnector:
             await self.publisher.prepare(self.mapping.topic)
             self.bound = bind(self.mapping, self.publisher.schema(self.mapping.topic).schema)
             self._progress = await read_progress(
-                self.config.bootstrap_servers, self.config.progress_topic, prefix="files/"
+                self.config.bootstrap_servers,
+                self.progress_topic,
+                prefix="files/",
+                security=security,
             )
         except BaseException:
             await self.publisher.stop()
@@ -302,7 +314,7 @@ class FileDropConnector:
                 self.publisher.producer,
                 file_key(sha),
                 progress.value(),
-                self.config.progress_topic,
+                self.progress_topic,
             )
         await asyncio.gather(*futures)
         result.published, result.rejected = progress.published, progress.rejected
@@ -318,7 +330,7 @@ class FileDropConnector:
                 self.publisher.producer,
                 file_key(progress.sha256),
                 progress.value(),
-                self.config.progress_topic,
+                self.progress_topic,
             )
         self._progress[file_key(progress.sha256)] = progress.value()
 

@@ -50,8 +50,9 @@ import orjson
 
 from producers.connectors import metrics
 from producers.connectors.progress import (
-    PROGRESS_TOPIC,
+    connector_department,
     ensure_progress_topic,
+    progress_topic,
     read_progress,
     send_progress,
 )
@@ -211,7 +212,8 @@ class OutboxConfig:
     name: str | None = None
     """Identity of this outbox in progress keys and the transactional id; default from the DSN."""
     source: str = "/hamm/hub/outbox"
-    progress_topic: str = PROGRESS_TOPIC
+    progress_topic: str | None = None
+    """Default: ``hub.connect.progress.<department>`` of ``source``."""
     batch_size: int = 500
     poll_interval: float = 1.0
 
@@ -246,11 +248,15 @@ class OutboxConnector:
         self.name = config.resolved_name()
         self.key = f"outbox/{self.name}"
         self._after_commit = after_commit  # test hook: raise here to simulate a crash
+        department = connector_department(config.source)
+        self.progress_topic = config.progress_topic or progress_topic(department)
+        # The connector runs as its department (HUB_KAFKA_USERNAME, else the source's), under
+        # the department's transactional-id prefix.
         self.publisher = Publisher(
             source=config.source,
             bootstrap_servers=config.bootstrap_servers,
             registry_url=config.registry_url,
-            transactional_id=f"hub-connect-outbox-{self.name}",
+            transactional_id=f"{department}.connect-outbox-{self.name}",
         )
         self.schemas = SchemaCache(self.publisher)
         self.store: OutboxStore | None = None
@@ -271,7 +277,9 @@ class OutboxConnector:
             await asyncio.to_thread(self.store.close)
             self.store = None
             raise
-        await ensure_progress_topic(self.config.bootstrap_servers, self.config.progress_topic)
+        await ensure_progress_topic(
+            self.config.bootstrap_servers, self.progress_topic, security=self.publisher.security
+        )
         await self.publisher.start()  # fences a crashed predecessor, aborting its transaction
         try:
             await self.recover()
@@ -293,7 +301,10 @@ class OutboxConnector:
         """Mark what Kafka has but the table does not know yet (a crash after a commit)."""
         assert self.store is not None
         progress = await read_progress(
-            self.config.bootstrap_servers, self.config.progress_topic, prefix=self.key
+            self.config.bootstrap_servers,
+            self.progress_topic,
+            prefix=self.key,
+            security=self.publisher.security,
         )
         committed = progress.get(self.key)
         if not committed:
@@ -367,7 +378,7 @@ class OutboxConnector:
                     for row, record in good
                 ]
                 await send_progress(
-                    self.publisher.producer, self.key, progress, self.config.progress_topic
+                    self.publisher.producer, self.key, progress, self.progress_topic
                 )
             await asyncio.gather(*futures)
             if self._after_commit is not None:

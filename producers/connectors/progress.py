@@ -1,4 +1,5 @@
-"""Connector progress in the compacted topic ``hub.connect.progress`` (Kafka is the only state).
+"""Connector progress in a compacted topic (Kafka is the only state): one a department,
+``hub.connect.progress.<department>``, which only that department may read and write.
 
 A connector writes its progress record in the same Kafka transaction as the events it covers,
 so after a crash the committed progress says exactly which events are on the topic. On start a
@@ -15,35 +16,55 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from hub.kafka import KafkaSecurity, start_client
 from hub.topics import TopicSpec, ensure_topics
+from producers.sdk.publisher import department_of
 
 PROGRESS_TOPIC = "hub.connect.progress"
 READ_TIMEOUT = 60.0
 
 
-async def ensure_progress_topic(bootstrap: str, topic: str = PROGRESS_TOPIC) -> None:
+def progress_topic(department: str) -> str:
+    """The progress topic of a department's connectors."""
+    return f"{PROGRESS_TOPIC}.{department}"
+
+
+def connector_department(source: str) -> str:
+    """The department a connector publishes for, from its CloudEvents source."""
+    department = department_of(source)
+    if not department:
+        raise ValueError(f"source {source!r} names no department: use /hamm/<department>/<system>")
+    return department
+
+
+async def ensure_progress_topic(
+    bootstrap: str, topic: str, *, security: KafkaSecurity | None = None
+) -> None:
     """Create the compacted progress topic when it is missing."""
     await ensure_topics(
         bootstrap,
         [TopicSpec(topic, partitions=1, config={"cleanup.policy": "compact"})],
+        security=security,
     )
 
 
 async def read_progress(
-    bootstrap: str, topic: str = PROGRESS_TOPIC, prefix: str = ""
+    bootstrap: str, topic: str, prefix: str = "", *, security: KafkaSecurity | None = None
 ) -> dict[str, dict[str, Any]]:
     """The latest committed progress record of every key starting with ``prefix``.
 
     Call after the transactional producer has started: its start aborts a transaction left
     open by a crashed predecessor, so the topic's committed end is final.
     """
+    security = security or KafkaSecurity.from_settings()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
+        **security.aiokafka(),
     )
-    await consumer.start()
+    await start_client(consumer, security, bootstrap)
     latest: dict[str, dict[str, Any]] = {}
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -77,7 +98,7 @@ async def read_progress(
 
 
 async def send_progress(
-    producer: AIOKafkaProducer, key: str, value: dict[str, Any], topic: str = PROGRESS_TOPIC
+    producer: AIOKafkaProducer, key: str, value: dict[str, Any], topic: str
 ) -> asyncio.Future:
     """Queue a progress record (inside the caller's transaction)."""
     return await producer.send(

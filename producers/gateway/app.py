@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from hub.kafka import registry_auth
 from hub.serde import AsyncRegistryClient
 from producers.gateway.convert import ConversionError
 from producers.gateway.departments import Department, Departments
@@ -149,7 +150,9 @@ def create_app(
     """
     limiter = limiter or RateLimiter()
     metrics = metrics or GatewayMetrics()
-    registry = registry or AsyncRegistryClient(publisher.registry_url)
+    registry = registry or AsyncRegistryClient(
+        publisher.registry_url, auth=registry_auth(publisher.security)
+    )
     schemas = SchemaCache(publisher)
 
     @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import uvicorn
 from prometheus_client import REGISTRY
 
+from hub.kafka import registry_auth
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
 from producers.gateway.app import create_app
@@ -34,12 +35,15 @@ def build_app() -> object:
     own = GatewaySettings()
     departments_file = own.gateway_departments_file or settings.catalog_dir / "departments.yaml"
     departments = load_departments(departments_file)
+    # The gateway publishes as its own principal, hub-gateway (Write on the topics of the
+    # departments it accepts); which department may send what is its token check.
     publisher = Publisher(
         source=own.gateway_source,
         bootstrap_servers=settings.bootstrap_servers,
         registry_url=settings.registry_url,
+        principal="hub-gateway",
     )
-    registry = AsyncRegistryClient(settings.registry_url)
+    registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(publisher.security))
     log.info(
         "gateway configured",
         extra={"departments": sorted(departments.by_name), "file": str(departments_file)},

@@ -27,6 +27,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel
 
+from hub.credentials import CredentialsError
+from hub.kafka import KafkaAuthError, KafkaSecurity, registry_auth, start_client
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.settings import get_settings
 from producers.sdk import encoding
@@ -49,6 +51,12 @@ MAX_BATCH_BYTES = 256 * 1024  # fewer, larger produce requests: the broker's lim
 
 Record = Mapping[str, Any] | BaseModel
 _PARTITIONER = DefaultPartitioner()
+
+
+def department_of(source: str) -> str | None:
+    """The department a CloudEvents source names: ``/hamm/<department>/<system>``."""
+    parts = [p for p in source.split("/") if p]
+    return parts[1] if len(parts) >= 2 else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,11 @@ class Publisher:
         registry_url: str | None = None,
         transactional_id: str | None = None,
         linger_ms: int = 5,
+        principal: str | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
+        """``principal``: who publishes (default HUB_KAFKA_USERNAME, else the department named
+        in ``source``); ``security``: a resolved identity instead (tests, the gateway)."""
         if not source or not source.startswith("/"):
             raise ValueError(
                 f"source must be a path like /hamm/<department>/<system>, got {source!r}"
@@ -87,6 +99,12 @@ class Publisher:
             settings = get_settings()
             bootstrap_servers = bootstrap_servers or settings.bootstrap_servers
             registry_url = registry_url or settings.registry_url
+        if security is None:
+            try:
+                security = KafkaSecurity.from_settings(principal=principal or department_of(source))
+            except CredentialsError as exc:
+                raise PublisherError(str(exc)) from None
+        self.security = security
         self.source = source
         self.bootstrap_servers = bootstrap_servers
         self.registry_url = registry_url.rstrip("/")
@@ -102,8 +120,13 @@ class Publisher:
     async def start(self) -> None:
         if self._producer is not None:
             return
+        try:
+            security = self.security.aiokafka()
+        except CredentialsError as exc:
+            raise PublisherError(str(exc)) from None
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers,
+            **security,
             client_id=f"hub-publisher{self.source.replace('/', '-')}",
             acks="all",
             enable_idempotence=True,
@@ -112,7 +135,10 @@ class Publisher:
             max_batch_size=MAX_BATCH_BYTES,
         )
         try:
-            await producer.start()
+            await start_client(producer, self.security, self.bootstrap_servers)
+        except KafkaAuthError as exc:
+            await producer.stop()
+            raise PublisherError(str(exc)) from None
         except Exception as exc:
             await producer.stop()
             raise PublisherError(
@@ -164,7 +190,9 @@ class Publisher:
     async def _fetch(self, topic: str) -> _Topic:
         subject = f"{topic}-value"
         if self._registry is None:
-            self._registry = AsyncRegistryClient(self.registry_url)
+            self._registry = AsyncRegistryClient(
+                self.registry_url, auth=registry_auth(self.security)
+            )
         try:
             registered = await self._registry.latest(subject)
         except RegistryError as exc:

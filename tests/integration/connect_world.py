@@ -13,6 +13,7 @@ from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import registry_config
 
 from hub.serde import RegistryClient
 from hub.topics import TopicSpec, ensure_topics
@@ -51,7 +52,7 @@ class Dept:
 
     def decode(self, topic: str, messages: list) -> list[dict[str, Any]]:
         """Values decoded by Confluent's own deserializer."""
-        deserializer = AvroDeserializer(SchemaRegistryClient({"url": self.registry_url}))
+        deserializer = AvroDeserializer(SchemaRegistryClient(registry_config(self.registry_url)))
         ctx = SerializationContext(topic, MessageField.VALUE)
         return [deserializer(m.value(), ctx) for m in messages]
 

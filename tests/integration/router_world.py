@@ -18,6 +18,7 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import confluent_security, registry_config
 
 from consumers.router.service import RouterConfig
 
@@ -107,8 +108,14 @@ class World:
         self.dlq = f"{self.dept}.dlq"
         self.audit = f"{self.dept}.audit"
         self.group = f"{self.dept}-router"
-        self._registry = SchemaRegistryClient({"url": self.registry_url})
-        self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+        self._registry = SchemaRegistryClient(registry_config(self.registry_url))
+        self._producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                **confluent_security(),
+                "enable.idempotence": True,
+            }
+        )
 
     # -- catalog ------------------------------------------------------------------------------
     def schema(self, version: int = 1) -> dict[str, Any]:

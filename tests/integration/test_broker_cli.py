@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
+from identity import confluent_security
 
 from hub.settings import get_settings
 
@@ -52,11 +53,16 @@ def test_broker_lifecycle(tmp_path: Path):
         assert run(["broker", "status", "--port", str(port)], env).returncode == 0
 
         topic = f"test.cli.{uuid.uuid4().hex[:8]}"
-        producer = Producer({"bootstrap.servers": bootstrap})
+        producer = Producer({"bootstrap.servers": bootstrap, **confluent_security()})
         producer.produce(topic, b"hello from Hamm")
         assert producer.flush(30) == 0
         consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": "cli", "auto.offset.reset": "earliest"}
+            {
+                "bootstrap.servers": bootstrap,
+                **confluent_security(),
+                "group.id": "cli",
+                "auto.offset.reset": "earliest",
+            }
         )
         consumer.subscribe([topic])
         values = []

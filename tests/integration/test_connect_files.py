@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from connect_world import REPO, Dept
+from identity import aiokafka_security
 
 from producers.connectors.files import FileDropConfig, FileDropConnector, event_id
 from producers.connectors.mapping import load_mapping, parse_mapping
@@ -125,7 +126,9 @@ async def test_crash_mid_file_then_restart_publishes_each_row_once(world):
     # A crash inside a transaction: rows and a progress record claiming the whole file is done
     # were sent, never committed; the restart fences this zombie and must ignore both.
     zombie = AIOKafkaProducer(
-        bootstrap_servers=config.bootstrap_servers, transactional_id=config.transactional_id
+        bootstrap_servers=config.bootstrap_servers,
+        **aiokafka_security(),
+        transactional_id=config.transactional_id,
     )
     await zombie.start()
     await zombie.begin_transaction()

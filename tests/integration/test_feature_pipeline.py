@@ -32,6 +32,7 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import aiokafka_security, confluent_security, registry_config
 from prometheus_client import REGISTRY
 
 from consumers.features.feast_repo import FeastConfig
@@ -104,9 +105,16 @@ class FeatureWorld:
         self.group = f"features-{uid}"
         self.changelog = f"test.features.state.{uid}"
         self.prefix = f"test.features.{uid}."
-        self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+        self._producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                **confluent_security(),
+                "enable.idempotence": True,
+            }
+        )
         self._serializer = AvroSerializer(
-            SchemaRegistryClient({"url": self.registry_url}), json.dumps(self.delivery_schema)
+            SchemaRegistryClient(registry_config(self.registry_url)),
+            json.dumps(self.delivery_schema),
         )
 
     def config(self, feast: bool = False) -> PipelineConfig:
@@ -308,7 +316,9 @@ async def test_restart_and_crash_restore_state_without_double_counting(world):
     # A crashed instance (its consumer gone with it): an open transaction with made-up state
     # and a made-up result under the pipeline's transactional id, never committed.
     zombie = AIOKafkaProducer(
-        bootstrap_servers=world.bootstrap, transactional_id=world.config().transactional_id
+        bootstrap_servers=world.bootstrap,
+        **aiokafka_security(),
+        transactional_id=world.config().transactional_id,
     )
     await zombie.start()
     await zombie.begin_transaction()

@@ -20,6 +20,7 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import confluent_security, registry_config
 
 from consumers.features.pipeline import FeaturePipeline, PipelineConfig, read_log
 from consumers.router.service import Router, RouterConfig
@@ -68,8 +69,10 @@ async def test_router_to_features_end_to_end(kafka_bootstrap, registry_url, tmp_
     delivery = f"deliver.ki-featurestore.{source}"
 
     raw_schema = (schema_dir / "v1.avsc").read_text()
-    serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), raw_schema)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True})
+    serializer = AvroSerializer(SchemaRegistryClient(registry_config(registry_url)), raw_schema)
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, **confluent_security(), "enable.idempotence": True}
+    )
     events = [
         *[complaint(i, 5 + i, "59063", f"Erika Canary {i}") for i in range(6)],
         complaint(6, 40, "59063", "Erika Canary 0"),  # same person again

@@ -10,10 +10,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from confluent_kafka import Consumer as ConfluentConsumer
+from identity import aiokafka_security, confluent_security
 
 
 async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_security())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
@@ -28,6 +29,7 @@ async def read_all(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **aiokafka_security(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         isolation_level=isolation,
@@ -53,7 +55,10 @@ async def test_idempotent_producer_writes_each_record_once(kafka_bootstrap, uniq
     topic = unique_topic("idempotent")
     await create_topics(kafka_bootstrap, topic)
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, enable_idempotence=True, acks="all"
+        bootstrap_servers=kafka_bootstrap,
+        **aiokafka_security(),
+        enable_idempotence=True,
+        acks="all",
     )
     await producer.start()
     try:
@@ -69,7 +74,9 @@ async def test_read_committed_sees_committed_and_never_aborted(kafka_bootstrap, 
     topic = unique_topic("tx")
     await create_topics(kafka_bootstrap, topic)
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, transactional_id=f"tx-{uuid.uuid4().hex}"
+        bootstrap_servers=kafka_bootstrap,
+        **aiokafka_security(),
+        transactional_id=f"tx-{uuid.uuid4().hex}",
     )
     await producer.start()
     try:
@@ -97,7 +104,7 @@ async def test_consume_transform_produce_commits_offsets_in_the_transaction(
     source, sink = unique_topic("ctp-in"), unique_topic("ctp-out")
     group = f"ctp-{uuid.uuid4().hex[:8]}"
     await create_topics(kafka_bootstrap, source, sink)
-    seed = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    seed = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, **aiokafka_security())
     await seed.start()
     for i in range(100):
         await seed.send(source, f"event-{i}".encode())
@@ -108,13 +115,16 @@ async def test_consume_transform_produce_commits_offsets_in_the_transaction(
         consumer = AIOKafkaConsumer(
             source,
             bootstrap_servers=kafka_bootstrap,
+            **aiokafka_security(),
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
         producer = AIOKafkaProducer(
-            bootstrap_servers=kafka_bootstrap, transactional_id=f"ctp-{uuid.uuid4().hex}"
+            bootstrap_servers=kafka_bootstrap,
+            **aiokafka_security(),
+            transactional_id=f"ctp-{uuid.uuid4().hex}",
         )
         await consumer.start()
         await producer.start()
@@ -146,7 +156,9 @@ async def test_consume_transform_produce_commits_offsets_in_the_transaction(
 
     out = await read_all(kafka_bootstrap, sink, 100)
     assert sorted(r.value for r in out) == sorted(f"EVENT-{i}".encode() for i in range(100))
-    check = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+    check = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, **aiokafka_security(), group_id=group
+    )
     await check.start()
     try:
         committed = await check.committed(TopicPartition(source, 0))
@@ -155,13 +167,13 @@ async def test_consume_transform_produce_commits_offsets_in_the_transaction(
     assert committed == 100
 
 
-async def test_faststream_round_trip(kafka_bootstrap, unique_topic):
+async def test_faststream_round_trip(kafka_bootstrap, kafka_security, unique_topic):
     from faststream.kafka import KafkaBroker
 
     topic = unique_topic("faststream")
     await create_topics(kafka_bootstrap, topic)
     received: asyncio.Future = asyncio.get_running_loop().create_future()
-    broker = KafkaBroker(kafka_bootstrap)
+    broker = KafkaBroker(kafka_bootstrap, security=kafka_security.faststream())
 
     @broker.subscriber(topic, group_id=f"fs-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest")
     async def handle(body: dict) -> None:
@@ -178,7 +190,9 @@ async def test_faststream_round_trip(kafka_bootstrap, unique_topic):
 async def test_confluent_kafka_reads_what_aiokafka_wrote(kafka_bootstrap, unique_topic):
     topic = unique_topic("interop")
     await create_topics(kafka_bootstrap, topic)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, **aiokafka_security(), enable_idempotence=True
+    )
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -191,6 +205,7 @@ async def test_confluent_kafka_reads_what_aiokafka_wrote(kafka_bootstrap, unique
         consumer = ConfluentConsumer(
             {
                 "bootstrap.servers": kafka_bootstrap,
+                **confluent_security(),
                 "group.id": f"cf-{uuid.uuid4().hex[:8]}",
                 "auto.offset.reset": "earliest",
             }

@@ -12,6 +12,7 @@ from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import registry_config
 
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 from hub.serde import RegistryClient
@@ -46,7 +47,7 @@ def consume(bootstrap: str, topic: str, expected: int, settle: float = 1.0, time
 
 
 def decoder(registry_url: str, topic: str):
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+    deserialize = AvroDeserializer(SchemaRegistryClient(registry_config(registry_url)))
     context = SerializationContext(topic, MessageField.VALUE)
     return lambda msg: deserialize(msg.value(), context)
 

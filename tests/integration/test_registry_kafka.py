@@ -12,13 +12,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from identity import aiokafka_security
 
+from hub.kafka import KafkaSecurity
 from hub.registry import records
 from hub.registry.kafka_log import KafkaSchemaLog
 from hub.registry.publish import publish_catalog
@@ -26,6 +29,8 @@ from hub.registry.server import RegistryServer, RegistryThread
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 
 pytestmark = pytest.mark.integration
+
+CATALOG_DIR = Path(__file__).resolve().parents[2] / "catalog"
 
 
 def schema(name: str, *fields: str) -> str:
@@ -46,7 +51,7 @@ async def register(client: httpx.AsyncClient, subject: str, text: str) -> int:
 
 
 async def end_offset(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **aiokafka_security())
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)
@@ -170,11 +175,11 @@ async def test_two_instances_register_concurrently_with_distinct_ids(
 
 
 async def test_schemas_topic_is_compacted_with_one_partition(
-    kafka_bootstrap: str, unique_topic: Callable[[str], str]
+    kafka_bootstrap: str, kafka_security: KafkaSecurity, unique_topic: Callable[[str], str]
 ) -> None:
     topic = unique_topic("registry")
     async with RegistryServer(kafka_bootstrap, topic=topic):
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap, **aiokafka_security())
         await admin.start()
         try:
             (described,) = await admin.describe_topics([topic])
@@ -195,9 +200,12 @@ def _free_port() -> int:
 
 
 def test_cli_serve_stops_cleanly_on_sigterm(
-    kafka_bootstrap: str, unique_topic: Callable[[str], str]
+    kafka_bootstrap: str, kafka_security: KafkaSecurity, unique_topic: Callable[[str], str]
 ) -> None:
+    """Served as in production: authenticated against Kafka (this process is hub-admin)."""
     port = _free_port()
+    credentials = kafka_security.credentials
+    auth = (credentials.username, credentials.password) if credentials else None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -214,19 +222,23 @@ def test_cli_serve_stops_cleanly_on_sigterm(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "HUB_LOG_FORMAT": "json"},
+        env={**os.environ, "HUB_LOG_FORMAT": "json", "HUB_CATALOG_DIR": str(CATALOG_DIR)},
     )
+    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/subjects", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "registry did not come up"
             time.sleep(0.1)
+        if auth is not None:  # a SASL broker: the registry asks for credentials
+            assert httpx.get(f"{url}/subjects", timeout=10).status_code == 401
+        assert httpx.get(f"{url}/subjects", auth=auth, timeout=10).status_code == 200
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)
     finally:

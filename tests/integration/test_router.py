@@ -21,6 +21,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import registry_config
 from router_world import CANARY, ORDNUNGSAMT, SECRET, STATISTIK, World, resident
 
 from consumers.router.deadletter import parse_dead_letter
@@ -46,7 +47,7 @@ async def running(world: World, **overrides):
 
 
 def decode_all(world: World, topic: str, messages: list) -> list[dict]:
-    deserializer = AvroDeserializer(SchemaRegistryClient({"url": world.registry_url}))
+    deserializer = AvroDeserializer(SchemaRegistryClient(registry_config(world.registry_url)))
     ctx = SerializationContext(topic, MessageField.VALUE)
     return [deserializer(m.value(), ctx) for m in messages]
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 
 import pytest
+from identity import confluent_security
 
 # Confluent's registry client needs the extra: confluent-kafka[avro,schemaregistry].
 pytest.importorskip(
@@ -115,7 +116,7 @@ def test_v1_consumer_reads_v2_records_from_a_topic(
         client, json.dumps(V2), conf={"auto.register.schemas": False, "use.latest.version": True}
     )
     hub = AvroSerde(schema_source=hub_client.schema_by_id)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, **confluent_security()})
     context = SerializationContext(topic, MessageField.VALUE)
     sent = [
         {
@@ -132,7 +133,12 @@ def test_v1_consumer_reads_v2_records_from_a_topic(
     assert producer.flush(10) == 0
 
     consumer = Consumer(
-        {"bootstrap.servers": kafka_bootstrap, "group.id": topic, "auto.offset.reset": "earliest"}
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            **confluent_security(),
+            "group.id": topic,
+            "auto.offset.reset": "earliest",
+        }
     )
     consumer.subscribe([topic])
     reader = AvroSerde(schema_source=hub_client.schema_by_id)

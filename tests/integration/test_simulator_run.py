@@ -16,6 +16,7 @@ from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from identity import registry_config
 
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 from hub.serde import RegistryClient
@@ -53,7 +54,7 @@ async def test_simulation_publishes_every_event_type(kafka_bootstrap, registry_u
 
     messages = consume_all(kafka_bootstrap, list(renamed.values()), 400)
     assert len(messages) == 400
-    registry = SchemaRegistryClient({"url": registry_url})
+    registry = SchemaRegistryClient(registry_config(registry_url))
     deserializers = {}
     arrived = Counter()
     expected = {}

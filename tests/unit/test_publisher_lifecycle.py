@@ -6,6 +6,8 @@ import random
 
 import pytest
 
+from hub.credentials import Credentials
+from hub.kafka import KafkaSecurity
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 from producers.sdk import (
     NotPreparedError,
@@ -114,7 +116,10 @@ def test_published_event_is_a_frozen_value():
 
 async def test_unreachable_broker_is_a_publisher_error_naming_it():
     pub = Publisher(
-        source="/hamm/x/y", bootstrap_servers="127.0.0.1:1", registry_url="http://127.0.0.1:1"
+        source="/hamm/x/y",
+        bootstrap_servers="127.0.0.1:1",
+        registry_url="http://127.0.0.1:1",
+        security=KafkaSecurity(given=Credentials("x", "secret")),
     )
     with pytest.raises(PublisherError, match=r"127\.0\.0\.1:1"):
         await pub.start()
@@ -142,3 +147,40 @@ async def test_refused_records_are_counted_by_topic():
     with pytest.raises(RecordValidationError):
         await pub.send(MOVED, {"resident_id": 1})
     assert rejected() == before + 2
+
+
+async def test_a_missing_credential_is_a_publisher_error_naming_the_principal(
+    tmp_path, monkeypatch
+):
+    from hub.settings import load_settings
+
+    settings = load_settings(_env_file=None, kafka_username=None, credentials_dir=tmp_path)
+    pub = Publisher(
+        source="/hamm/ordnungsamt/owi",
+        bootstrap_servers="127.0.0.1:1",
+        registry_url="http://127.0.0.1:1",
+        security=KafkaSecurity.from_settings(settings, principal="ordnungsamt"),
+    )
+    with pytest.raises(PublisherError, match="'ordnungsamt'"):
+        await pub.start()
+
+
+def test_the_publisher_is_the_department_its_source_names(monkeypatch):
+    monkeypatch.delenv("HUB_KAFKA_USERNAME", raising=False)
+    from hub.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        pub = Publisher(
+            source="/hamm/ordnungsamt/owi", bootstrap_servers="h:1", registry_url="http://r"
+        )
+        assert pub.security.principal == "ordnungsamt"
+        gateway = Publisher(
+            source="/hamm/hub/gateway",
+            principal="hub-gateway",
+            bootstrap_servers="h:1",
+            registry_url="http://r",
+        )
+        assert gateway.security.principal == "hub-gateway"
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,279 @@
+"""The ACLs the broker should hold: a pure function of the catalog.
+
+Input: the register of principals, the agreements, the topics the feature views read, and the
+day (validity). Output: a set of ``Binding``s, each with the reason a person can read. Prefixed
+patterns where a principal owns a namespace (a department's ``<prefix>.``, a subscriber's
+groups ``<subscriber>.``), literal names where access is granted one by one (a delivery topic
+under an agreement, a source topic the router reads). Strimzi's ``KafkaUser`` rules are the
+model; the broker denies everything else (``allow.everyone.if.no.acl.found=false``).
+
+No principal but ``hub-router`` and the publishing department itself ever reads a raw topic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hub.access.principals import Principals
+
+TOPIC, GROUP, TXN, CLUSTER = "topic", "group", "transactional-id", "cluster"
+LITERAL, PREFIXED = "literal", "prefixed"
+READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS = (
+    "read",
+    "write",
+    "describe",
+    "create",
+    "describe-configs",
+)
+OPERATIONS = (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS)
+RESOURCE_TYPES = (TOPIC, GROUP, TXN, CLUSTER)
+
+
+@dataclass(frozen=True, order=True)
+class Binding:
+    """One ACL: ``principal`` may ``operation`` on ``resource_type`` ``name`` (``pattern``).
+
+    Only allow bindings: the broker denies by default, so a deny would only say it twice.
+    ``reason`` says why, for people; it is not part of the binding's identity.
+    """
+
+    principal: str
+    resource_type: str
+    pattern: str
+    name: str
+    operation: str
+    host: str = "*"
+    reason: str = field(default="", compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.resource_type not in RESOURCE_TYPES:
+            raise ValueError(f"unknown resource type {self.resource_type!r}")
+        if self.pattern not in (LITERAL, PREFIXED):
+            raise ValueError(f"unknown pattern type {self.pattern!r}")
+        if self.operation not in OPERATIONS:
+            raise ValueError(f"unknown operation {self.operation!r}")
+
+    @property
+    def key(self) -> str:
+        """A stable one-line identity, as stored in the ledger and printed by ``plan``."""
+        return (
+            f"User:{self.principal} {self.operation} {self.resource_type}:"
+            f"{self.name}{'*' if self.pattern == PREFIXED else ''} host={self.host}"
+        )
+
+    @classmethod
+    def from_key(cls, key: str) -> Binding:
+        user, operation, resource, host = key.split(" ")
+        resource_type, _, name = resource.partition(":")
+        pattern = PREFIXED if name.endswith("*") else LITERAL
+        return cls(
+            user.removeprefix("User:"),
+            resource_type,
+            pattern,
+            name.removesuffix("*"),
+            operation,
+            host.removeprefix("host="),
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an agreement contributes to the ACLs (the facts of it that matter for access)."""
+
+    agreement_id: str
+    subscriber: str
+    source: str
+    delivery_topic: str
+    purpose: str
+    valid_from: dt.date | None
+    valid_until: dt.date
+
+    def valid_on(self, day: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and day <= self.valid_until
+
+
+@dataclass(frozen=True)
+class HubTopics:
+    """Names of the hub's own topics and groups (settings; the defaults are the shipped ones)."""
+
+    dlq: str = "hub.dlq"
+    audit: str = "hub.audit"
+    registry: str = "_schemas"
+    router_group: str = "hub-router"
+    features_group: str = "hub-features"
+    features_prefix: str = "hub.features."
+    connect_progress: str = "hub.connect.progress"
+    access_ledger: str = "hub.access"
+
+    def progress_topic(self, department: str) -> str:
+        """Each department's connectors keep their progress in a topic of their own."""
+        return f"{self.connect_progress}.{department}"
+
+
+def _grants(
+    principal: str,
+    resource_type: str,
+    pattern: str,
+    name: str,
+    operations: Iterable[str],
+    reason: str,
+) -> list[Binding]:
+    return [
+        Binding(principal, resource_type, pattern, name, op, reason=reason) for op in operations
+    ]
+
+
+def desired_bindings(
+    principals: Principals,
+    grants: Iterable[Grant],
+    feature_topics: Iterable[str] = (),
+    *,
+    today: dt.date,
+    topics: HubTopics | None = None,
+) -> set[Binding]:
+    """Every ACL the catalog implies on ``today``."""
+    topics = topics or HubTopics()
+    grants = sorted(grants, key=lambda g: g.agreement_id)
+    out: list[Binding] = []
+
+    for dept in principals.departments.values():
+        p, name = dept.topic_prefix + ".", dept.name
+        out += _grants(
+            name, TOPIC, PREFIXED, p, (WRITE, DESCRIBE, CREATE), "publish its own events"
+        )
+        out += _grants(name, TOPIC, PREFIXED, p, (READ,), "read back its own raw topics")
+        own = name + "."  # groups and transactional ids go by the principal's name
+        out += _grants(name, GROUP, PREFIXED, own, (READ,), "consumer groups of its own")
+        out += _grants(
+            name, TXN, PREFIXED, own, (WRITE, DESCRIBE), "transactions of its connectors"
+        )
+        out += _grants(
+            name,
+            TOPIC,
+            LITERAL,
+            topics.progress_topic(name),
+            (READ, WRITE, DESCRIBE, CREATE),
+            "progress of its connectors",
+        )
+        if dept.gateway:
+            out += _grants(
+                "hub-gateway",
+                TOPIC,
+                PREFIXED,
+                p,
+                (WRITE, DESCRIBE),
+                f"publish for {name} what it sends over HTTP",
+            )
+
+    for g in grants:
+        if g.valid_on(today):
+            out += _grants(
+                g.subscriber,
+                TOPIC,
+                LITERAL,
+                g.delivery_topic,
+                (READ, DESCRIBE),
+                f"receive under agreement {g.agreement_id} (valid until {g.valid_until})",
+            )
+        # The router keeps its access to expired agreements' topics: it still reads the source
+        # and may deliver events of the agreement's time; the subscriber's read is what ends.
+        out += _grants(
+            "hub-router",
+            TOPIC,
+            LITERAL,
+            g.source,
+            (READ, DESCRIBE),
+            f"route {g.source} under agreement {g.agreement_id}",
+        )
+        out += _grants(
+            "hub-router",
+            TOPIC,
+            LITERAL,
+            g.delivery_topic,
+            (WRITE, DESCRIBE, CREATE),
+            f"deliver to {g.subscriber} under agreement {g.agreement_id}",
+        )
+    for g in {g.subscriber for g in grants if g.valid_on(today)}:
+        out += _grants(g, GROUP, PREFIXED, f"{g}.", (READ,), "consumer groups of its own")
+
+    out += _grants(
+        "hub-router",
+        TOPIC,
+        LITERAL,
+        topics.dlq,
+        (WRITE, READ, DESCRIBE, CREATE),
+        "dead letters and their replay",
+    )
+    out += _grants(
+        "hub-router", TOPIC, LITERAL, topics.audit, (WRITE, DESCRIBE, CREATE), "the audit trail"
+    )
+    out += _grants(
+        "hub-router", GROUP, PREFIXED, topics.router_group, (READ,), "its consumer group"
+    )
+    out += _grants(
+        "hub-router", TXN, PREFIXED, topics.router_group, (WRITE, DESCRIBE), "exactly-once batches"
+    )
+
+    for topic in sorted(set(feature_topics)):
+        out += _grants(
+            "hub-features", TOPIC, LITERAL, topic, (READ, DESCRIBE), "aggregate into feature views"
+        )
+    out += _grants(
+        "hub-features",
+        TOPIC,
+        PREFIXED,
+        topics.features_prefix,
+        (READ, WRITE, DESCRIBE, CREATE),
+        "its feature views and their changelog",
+    )
+    out += _grants("hub-features", TOPIC, LITERAL, topics.dlq, (WRITE, DESCRIBE), "dead letters")
+    out += _grants(
+        "hub-features", GROUP, PREFIXED, topics.features_group, (READ,), "its consumer group"
+    )
+    out += _grants(
+        "hub-features",
+        TXN,
+        PREFIXED,
+        topics.features_group,
+        (WRITE, DESCRIBE),
+        "exactly-once windows",
+    )
+
+    out += _grants(
+        "hub-registry",
+        TOPIC,
+        LITERAL,
+        topics.registry,
+        (READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS),
+        "the registry's state",
+    )
+    out += _grants(
+        "hub-connect",
+        TOPIC,
+        PREFIXED,
+        topics.connect_progress + ".",
+        (READ, DESCRIBE),
+        "watch the connectors' progress",
+    )
+    out += _grants(
+        "hub-audit", TOPIC, LITERAL, topics.audit, (READ, DESCRIBE), "read the audit trail"
+    )
+    return set(out)
+
+
+def reads_raw(binding: Binding, principals: Principals) -> str | None:
+    """The department whose raw topics ``binding`` lets its principal read, or None."""
+    if binding.resource_type != TOPIC or binding.operation != READ:
+        return None
+    for dept in principals.departments.values():
+        owned = dept.topic_prefix + "."
+        if binding.pattern == LITERAL and binding.name.startswith(owned):
+            return dept.name
+        # a prefix reads the department's topics if either prefix contains the other
+        if binding.pattern == PREFIXED and (
+            binding.name.startswith(owned) or owned.startswith(binding.name)
+        ):
+            return dept.name
+    return None
