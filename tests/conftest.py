@@ -107,13 +107,11 @@ def registry_url(kafka_bootstrap: str, kafka_security: KafkaSecurity) -> Iterato
 
     Secured as ``hub registry serve`` runs it: HTTP Basic verified against Kafka, writes
     authorized by the repository's ``catalog/departments.yaml``, raw schemas held to the
-    contract. The URL carries hub-admin's credential (``http://hub-admin:...@host:port``, which
-    Confluent's clients and the hub's read as ``basic.auth.user.info``), so tests that use it
-    act as the admin; ``split_userinfo(registry_url)`` gives the bare URL."""
+    contract. The hub's clients authenticate as this process (hub-admin) by default;
+    Confluent's need ``identity.registry_config(url)``."""
     from hub.access.principals import load_principals
     from hub.registry.auth import authenticator_for
     from hub.registry.server import RegistryThread
-    from hub.serde.client import with_userinfo
 
     principals = load_principals(Path(__file__).parents[1] / "catalog" / "departments.yaml")
     with RegistryThread(
@@ -123,7 +121,7 @@ def registry_url(kafka_bootstrap: str, kafka_security: KafkaSecurity) -> Iterato
         principals=principals,
         authenticator=authenticator_for(kafka_bootstrap, kafka_security),
     ) as srv:
-        yield with_userinfo(srv.url, kafka_security.credentials)
+        yield srv.url
 
 
 @pytest.fixture

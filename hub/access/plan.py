@@ -84,7 +84,9 @@ def make_plan(
         for k in sorted(actual_by_key.keys() - ledger.bindings - desired_by_key.keys())
     ]
     want_users, have_users = set(desired_users), set(actual_users)
-    add_users = sorted(want_users - have_users)
+    # The broker and the super user are bootstrapped with the storage, never (re)created here:
+    # giving hub-admin a new password would lock the operator out.
+    add_users = sorted(want_users - have_users - PROTECTED_USERS)
     remove_users = sorted((have_users & ledger.users) - want_users - PROTECTED_USERS)
     after = Ledger(
         bindings=frozenset((ledger.bindings & desired_by_key.keys()) | {b.key for b in add}),

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hub.broker.local import BrokerError, LocalBroker
+from hub.broker.tls import files_in
 from hub.settings import get_settings
 
 app = typer.Typer(
@@ -19,7 +20,9 @@ Port = Annotated[int, typer.Option(help="Port of the client listener on 127.0.0.
 DataDir = Annotated[Path | None, typer.Option(help="Kafka's log dir (default: <broker dir>/data).")]
 
 
-def _broker(port: int, data_dir: Path | None = None, insecure: bool = False) -> LocalBroker:
+def _broker(
+    port: int, data_dir: Path | None = None, insecure: bool = False, tls: Path | None = None
+) -> LocalBroker:
     settings = get_settings()
     return LocalBroker(
         home=settings.broker_dir,
@@ -27,7 +30,12 @@ def _broker(port: int, data_dir: Path | None = None, insecure: bool = False) -> 
         data_dir=data_dir,
         credentials_dir=settings.credentials_dir,
         insecure=insecure,
+        tls=files_in(tls).tls() if tls else None,
     )
+
+
+def _tls_dir() -> Path:
+    return get_settings().broker_dir.parent / "tls"
 
 
 def _fail(error: BrokerError) -> typer.Exit:
@@ -51,6 +59,14 @@ def start(
             "everything. Only for experiments; clients then need HUB_KAFKA_SECURITY_PROTOCOL=PLAINTEXT.",
         ),
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="SASL_SSL instead of SASL_PLAINTEXT, with the certificate of `hub broker certs`; "
+            "clients set HUB_KAFKA_SECURITY_PROTOCOL=SASL_SSL and HUB_KAFKA_SSL_CA_LOCATION.",
+        ),
+    ] = False,
 ) -> None:
     """Start the broker (fetching it on first use), or reuse one already running.
 
@@ -58,7 +74,17 @@ def start(
     what no ACL allows; the super user hub-admin's credential is created at the first start in
     HUB_CREDENTIALS_DIR (.hub/credentials/hub-admin.properties, mode 0600).
     """
-    broker = _broker(port, data_dir, insecure)
+    if tls and insecure:
+        typer.secho("hub broker: --tls and --insecure exclude each other", err=True, fg="red")
+        raise typer.Exit(2)
+    if tls and not files_in(_tls_dir()).keystore.is_file():
+        typer.secho(
+            f"hub broker: no certificate in {_tls_dir()}: make one with `hub broker certs`",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
+    broker = _broker(port, data_dir, insecure, _tls_dir() if tls else None)
     broker.start_timeout = timeout
     try:
         status = broker.start()
@@ -75,6 +101,23 @@ def start(
                 f"clients authenticate with SCRAM-SHA-512; admin credential: "
                 f"{broker.credentials.path('hub-admin')} (run `hub access apply` next)"
             )
+
+
+@app.command()
+def certs(
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Host names and addresses clients use (repeatable)."),
+    ] = None,
+) -> None:
+    """Make a private CA and a certificate for the broker (for `hub broker start --tls`)."""
+    from hub.broker.tls import make_certificates
+
+    hosts = host or ["localhost", "127.0.0.1"]
+    files = make_certificates(_tls_dir(), hosts)
+    typer.echo(f"CA for clients:  {files.ca}  (HUB_KAFKA_SSL_CA_LOCATION)")
+    typer.echo(f"broker keystore: {files.keystore}  (key encrypted, mode 0600)")
+    typer.echo(f"for: {', '.join(hosts)}; start with `hub broker start --tls`")
 
 
 @app.command()

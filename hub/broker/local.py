@@ -104,6 +104,16 @@ class LocalBroker:
     def credentials(self) -> CredentialStore:
         return CredentialStore(self.credentials_dir)
 
+    def _tls_ca(self) -> Path | None:
+        """The CA of a TLS client listener (as started now, or as the data dir was)."""
+        if self.tls is not None:
+            return self.tls.ca
+        try:
+            state = self._security or read_state(self.state_file)
+        except ValueError:
+            return None
+        return state.tls.ca if state and state.tls else None
+
     def admin_credentials(self) -> Credentials:
         """The super user ``hub-admin`` bootstrapped at format time."""
         return self.credentials.read(ADMIN_PRINCIPAL)
@@ -159,7 +169,7 @@ class LocalBroker:
 
     def status(self) -> BrokerStatus:
         pid = self._managed_pid()
-        state = probe(HOST, self.port)
+        state = probe(HOST, self.port, tls_ca=self._tls_ca())
         if state is PortState.KAFKA:
             return BrokerStatus(True, self.bootstrap, pid, managed=pid is not None)
         if pid is not None:
@@ -334,7 +344,7 @@ class LocalBroker:
     def _wait_ready(self, pid: int) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if probe(HOST, self.port, timeout=1.0) is PortState.KAFKA:
+            if probe(HOST, self.port, timeout=1.0, tls_ca=self._tls_ca()) is PortState.KAFKA:
                 return
             if not _is_alive(pid):
                 self._reap()

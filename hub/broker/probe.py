@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import socket
+import ssl
 import struct
+from pathlib import Path
 
 _API_VERSIONS = 18
 _VERSION = 0  # v0: non-flexible header and body, answered by every broker since 0.10
@@ -54,13 +56,17 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-def probe(host: str, port: int, timeout: float = 2.0) -> PortState:
-    """What answers on host:port: nothing, a Kafka broker, or something else."""
+def probe(host: str, port: int, timeout: float = 2.0, tls_ca: Path | None = None) -> PortState:
+    """What answers on host:port: nothing, a Kafka broker, or something else. ``tls_ca``: the
+    listener speaks TLS with a certificate signed by this CA."""
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError:
         return PortState.FREE
     try:
+        if tls_ca is not None:
+            context = ssl.create_default_context(cafile=str(tls_ca))
+            sock = context.wrap_socket(sock, server_hostname=host)
         sock.sendall(api_versions_request())
         (size,) = struct.unpack(">i", _recv_exact(sock, 4))
         if not 10 <= size < 16 * 1024 * 1024:

@@ -30,10 +30,11 @@ SECURE, INSECURE = "sasl", "insecure"
 
 @dataclass(frozen=True)
 class TlsFiles:
-    """The broker's certificate: a PEM keystore (key + chain) with its key password."""
+    """The broker's certificate: a PKCS#12 keystore (key + chain) and its password."""
 
     keystore: Path
     key_password: str = field(repr=False)
+    ca: Path | None = None  # the broker trusts it too: it is its own client between listeners
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,14 @@ def security_properties(
     if security.tls:
         lines += [
             "",
-            "ssl.keystore.type=PEM",
+            "ssl.keystore.type=PKCS12",
             f"ssl.keystore.location={security.tls.keystore}",
+            f"ssl.keystore.password={security.tls.key_password}",
             f"ssl.key.password={security.tls.key_password}",
             "ssl.client.auth=none",
         ]
+        if security.tls.ca is not None:
+            lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={security.tls.ca}"]
     return "\n".join(lines)
 
 
@@ -131,7 +135,8 @@ def read_state(path: Path) -> BrokerSecurity | None:
         raise ValueError(f"{path}: mode must be {SECURE} or {INSECURE}, found {mode!r}")
     tls = None
     if values.get("tls.keystore"):
-        tls = TlsFiles(Path(values["tls.keystore"]), values.get("tls.key.password", ""))
+        ca = Path(values["tls.ca"]) if values.get("tls.ca") else None
+        tls = TlsFiles(Path(values["tls.keystore"]), values.get("tls.key.password", ""), ca)
     return BrokerSecurity(mode, values.get("broker.password", ""), tls)
 
 
@@ -147,6 +152,8 @@ def write_state(path: Path, security: BrokerSecurity) -> None:
             f"tls.keystore={security.tls.keystore}",
             f"tls.key.password={security.tls.key_password}",
         ]
+        if security.tls.ca is not None:
+            lines.append(f"tls.ca={security.tls.ca}")
     write_private(path, "\n".join(lines) + "\n")
 
 

@@ -1,10 +1,10 @@
 """Publish the schema catalog (``schemas/``) to a registry: every version in order, and each
 subject's compatibility level. Idempotent: what is already there is left alone and said so.
 
-It authenticates like every registry client (``RegistryClient``'s default: this process's
-principal, HUB_KAFKA_USERNAME). Setting compatibility levels is ``hub-admin``'s right, so
-publishing the whole catalog is the admin's job; a department publishing its own subjects needs
-their levels set already.
+It authenticates like every registry client (``auth``, else HUB_REGISTRY_BASIC_AUTH_USER_INFO
+or this process's Kafka principal). Setting compatibility levels is ``hub-admin``'s right, so
+publishing the whole catalog is the admin's job: without HUB_KAFKA_USERNAME it publishes as
+``hub-admin`` (its local credential file).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from hub.credentials import Credentials
 from hub.serde.client import DEFAULT_AUTH, RegistryClient, RegistryError
+
+PUBLISHER = "hub-admin"  # sets every subject's compatibility level, which only the admin may
 
 if TYPE_CHECKING:
     from hub.schemas.catalog import Subject
@@ -37,7 +39,7 @@ def publish_catalog(
     lines: list[str] = []
     changes = 0
     own = client is None
-    client = client or RegistryClient(registry_url, auth=auth)
+    client = client or RegistryClient(registry_url, auth=auth, principal=PUBLISHER)
     try:
         for topic in sorted(catalog):
             changes += _publish_subject(client, catalog[topic], lines)

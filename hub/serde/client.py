@@ -8,7 +8,8 @@ and response handling below.
 Both authenticate with HTTP Basic, as Confluent's clients do with ``basic.auth.user.info``:
 ``auth`` if given, else credentials in the URL (``http://user:password@host``, Confluent's
 ``basic.auth.credentials.source=URL``), else ``hub.kafka.registry_credentials()`` (this
-process's principal). A registry's 401/403 surfaces as RegistryError with its message.
+process's principal: HUB_KAFKA_USERNAME, else ``principal``, the component's own name). A
+registry's 401/403 surfaces as RegistryError with its message.
 """
 
 from __future__ import annotations
@@ -121,15 +122,6 @@ def split_userinfo(url: str) -> tuple[str, Credentials | None]:
     return bare, Credentials(unquote(username), unquote(password))
 
 
-def with_userinfo(url: str, credentials: Credentials | None) -> str:
-    """``url`` carrying ``credentials`` as ``user:password@`` (unchanged for None)."""
-    if credentials is None:
-        return url
-    parts = urlsplit(split_userinfo(url)[0])
-    userinfo = f"{quote(credentials.username, safe='')}:{quote(credentials.password, safe='')}"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
-
-
 @dataclass(frozen=True)
 class _Auth:
     """What a client sends; ``missing`` says why it sends nothing (for a 401's message)."""
@@ -142,13 +134,15 @@ class _Auth:
         return f"_Auth(principal={self.principal!r})"
 
 
-def _resolve_auth(url: str, auth: Credentials | None) -> tuple[str, _Auth]:
+def _resolve_auth(
+    url: str, auth: Credentials | None, principal: str | None = None
+) -> tuple[str, _Auth]:
     """The URL to show (never with a password) and the auth to send."""
     bare, from_url = split_userinfo(url)
     chosen = auth if isinstance(auth, Credentials) else from_url
     missing = ""
     if chosen is None and auth is DEFAULT_AUTH:
-        chosen, missing = _default_credentials()
+        chosen, missing = _default_credentials(principal)
     elif chosen is None:
         missing = "none was given (auth=None)"
     if chosen is None:
@@ -157,14 +151,14 @@ def _resolve_auth(url: str, auth: Credentials | None) -> tuple[str, _Auth]:
     return bare.rstrip("/"), _Auth({"Authorization": f"Basic {token}"}, chosen.username)
 
 
-def _default_credentials() -> tuple[Credentials | None, str]:
+def _default_credentials(principal: str | None) -> tuple[Credentials | None, str]:
     # Never fail construction over credentials: the registry's 401 then says what is missing.
     from hub.credentials import CredentialsError
     from hub.kafka import registry_credentials
     from hub.settings import SettingsError
 
     try:
-        found = registry_credentials()
+        found = registry_credentials(principal=principal)
     except (CredentialsError, SettingsError) as exc:
         return None, str(exc)
     if found is None:
@@ -200,8 +194,9 @@ class RegistryClient:
         timeout: float = 10.0,
         client: httpx.Client | None = None,
         auth: Credentials | None = DEFAULT_AUTH,
+        principal: str | None = None,
     ):
-        self.url, self._auth = _resolve_auth(url, auth)
+        self.url, self._auth = _resolve_auth(url, auth, principal)
         self._http = client or httpx.Client(base_url=self.url, timeout=timeout, headers=_HEADERS)
         self._cache = _Cache()
 
@@ -320,8 +315,9 @@ class AsyncRegistryClient:
         timeout: float = 10.0,
         client: httpx.AsyncClient | None = None,
         auth: Credentials | None = DEFAULT_AUTH,
+        principal: str | None = None,
     ) -> None:
-        self.url, self._auth = _resolve_auth(url, auth)
+        self.url, self._auth = _resolve_auth(url, auth, principal)
         self._http = client or httpx.AsyncClient(
             base_url=self.url, timeout=timeout, headers=_HEADERS
         )

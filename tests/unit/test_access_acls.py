@@ -282,3 +282,8 @@ def test_a_subscriber_reads_only_its_own_deliveries(catalog):
             assert b.principal != "hub-router"
             assert b.name.startswith(f"deliver.{b.principal}."), b.key
             assert any(g.delivery_topic == b.name and g.valid_on(TODAY) for g in grants), b.key
+
+
+def test_plan_never_creates_the_admin_either():
+    plan = make_plan([], [], Ledger(), desired_users=["hub-admin", "x"], actual_users=[])
+    assert plan.add_users == ("x",)

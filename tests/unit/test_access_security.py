@@ -163,10 +163,10 @@ def test_secure_listeners():
 
 
 def test_tls_makes_the_client_listener_sasl_ssl(tmp_path):
-    tls = TlsFiles(tmp_path / "broker.pem", "kpw")
+    tls = TlsFiles(tmp_path / "broker.p12", "kpw")
     props = security_properties(9092, 9093, BrokerSecurity("sasl", "bpw", tls))
     assert "CLIENT:SASL_SSL" in props
-    assert f"ssl.keystore.location={tmp_path / 'broker.pem'}" in props
+    assert f"ssl.keystore.location={tmp_path / 'broker.p12'}" in props
 
 
 def test_insecure_is_plaintext_without_authorizer():

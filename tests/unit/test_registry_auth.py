@@ -603,8 +603,14 @@ def test_client_default_never_fails_construction(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(hub.kafka, "registry_credentials", missing)
     assert RegistryClient("http://testserver").principal is None
-    monkeypatch.setattr(hub.kafka, "registry_credentials", lambda *a, **k: Credentials("a", "b"))
-    assert RegistryClient("http://testserver").principal == "a"
+
+    def found(settings: object = None, principal: str | None = None) -> Credentials:
+        return Credentials(principal or "from-settings", "pw")
+
+    monkeypatch.setattr(hub.kafka, "registry_credentials", found)
+    assert RegistryClient("http://testserver").principal == "from-settings"
+    assert RegistryClient("http://testserver", principal="hub-router").principal == "hub-router"
+    assert RegistryClient("http://testserver", auth=None).principal is None
 
 
 def test_publishing_the_catalog_is_the_admins(http: TestClient) -> None:
