@@ -101,6 +101,12 @@ def kafka_principal(
 
 
 @pytest.fixture(scope="session")
+def router_security(kafka_principal: Callable[[str], KafkaSecurity]) -> KafkaSecurity:
+    """The router's own principal, hub-router, with a password of this session."""
+    return kafka_principal("hub-router")
+
+
+@pytest.fixture(scope="session")
 def registry_url(kafka_bootstrap: str, kafka_security: KafkaSecurity) -> Iterator[str]:
     """A hub schema registry for the session, on its own fresh ``_schemas`` topic, in a thread
     of its own (so blocking clients such as confluent-kafka's work from any test).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -54,11 +55,20 @@ def run(
         start_http_server(port, addr=settings.metrics_host)
         log.info("metrics", extra={"url": f"http://{settings.metrics_host}:{port}/metrics"})
     tune_gc()
-    asyncio.run(serve(config, secret))
+
+    async def apply_access() -> None:
+        if settings.router_apply_access:
+            await apply_if_admin(settings, "router")
+
+    asyncio.run(serve(config, secret, before_reload=apply_access))
 
 
-async def serve(config: RouterConfig, secret: bytes) -> None:
-    router = Router(config, secret)
+async def serve(
+    config: RouterConfig,
+    secret: bytes,
+    before_reload: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    router = Router(config, secret, before_reload=before_reload)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, router.stop)

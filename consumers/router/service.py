@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -127,9 +128,19 @@ def fingerprint(*dirs: Path) -> tuple:
 class Router:
     """``async with Router(config, secret) as router: await router.run()``; ``stop()`` ends it."""
 
-    def __init__(self, config: RouterConfig, master_secret: bytes) -> None:
+    def __init__(
+        self,
+        config: RouterConfig,
+        master_secret: bytes,
+        *,
+        before_reload: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """``before_reload``: awaited when the agreements changed, before the new table is
+        built (``hub router run`` applies the access plan there, so a new agreement's topics
+        are open to the router before it delivers to them)."""
         self.config = config
         self._secret = master_secret
+        self._before_reload = before_reload
         self._registry = AsyncRegistryClient(
             config.registry_url, auth=registry_auth(config.security)
         )
@@ -234,6 +245,13 @@ class Router:
             try:
                 return await self._registry.register(subject, schema)
             except RegistryError as error:
+                if error.status == 403:
+                    # Not ours to write (e.g. a subject an operator registered as hub-admin):
+                    # fine when it already holds the schema, which a lookup (a read) finds.
+                    try:
+                        return (await self._registry.lookup(subject, schema)).id
+                    except RegistryError:
+                        raise error from None
                 if error.status != 0:
                     raise
                 log.warning("registry unreachable, retrying", extra={"error": str(error)})
@@ -324,6 +342,8 @@ class Router:
     async def _reload_now(self) -> None:
         self._reload.clear()
         try:
+            if self._before_reload is not None:
+                await self._before_reload()
             table = await self.build_table()
         except Exception as error:  # keep delivering under the old table
             metrics.RELOADS.labels("failed").inc()

@@ -43,6 +43,7 @@ def serve(
     bootstrap = bootstrap_servers or settings.bootstrap_servers
     try:
         security = KafkaSecurity.from_settings(principal="hub-registry")
+        _ = security.credentials  # read now: a missing credential stops the start, in one line
         principals = load_principals(get_settings().catalog_dir / "departments.yaml")
     except (CredentialsError, PrincipalsError) as exc:
         typer.echo(f"hub registry serve: {exc}", err=True)
@@ -66,7 +67,7 @@ def serve(
         runner = uvloop.run
     try:
         runner(run(server))
-    except KafkaAuthError as exc:
+    except (KafkaAuthError, CredentialsError) as exc:
         typer.echo(f"hub registry serve: {exc}", err=True)
         raise typer.Exit(2) from None
 

@@ -20,7 +20,14 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import confluent_security, registry_config
 
+from consumers.router.audit import AUDIT_SCHEMA
 from consumers.router.service import RouterConfig
+from hub.access.acls import HubTopics
+from hub.access.broker import BrokerAccess
+from hub.access.service import plan_access
+from hub.credentials import CredentialStore
+from hub.kafka import KafkaSecurity
+from hub.serde import RegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_SCHEMA = REPO / "schemas" / "buergeramt" / "resident.moved" / "v1.avsc"
@@ -96,6 +103,7 @@ class World:
     registry_url: str
     root: Path
     dept: str = field(default_factory=lambda: "t" + uuid.uuid4().hex[:10])
+    router: KafkaSecurity | None = None  # governed: the router runs as hub-router, under ACLs
 
     def __post_init__(self) -> None:
         self.schemas_dir = self.root / "schemas"
@@ -116,6 +124,34 @@ class World:
                 "enable.idempotence": True,
             }
         )
+
+    # -- access -------------------------------------------------------------------------------
+    def govern(self, admin: KafkaSecurity, router: KafkaSecurity) -> World:
+        """Run this world's router as ``hub-router`` under the ACLs its catalog implies (the
+        world's department, its subscribers, its agreements), applied with a ledger of its own;
+        every later ``agree`` applies them again, as an operator's `hub access apply` would."""
+        (self.agreements_dir.parent / "departments.yaml").write_text(
+            f"departments:\n  {self.dept}: {{contact: it@hamm.de}}\n"
+            "subscribers:\n  ordnungsamt: {contact: oa@hamm.de}\n"
+            "  statistik: {contact: statistik@hamm.de}\n"
+        )
+        self._admin = admin
+        self.router = router
+        self._access = BrokerAccess(self.bootstrap, admin, ledger_topic=f"hub.access.{self.dept}")
+        self._store = CredentialStore(self.root / "credentials")
+        assert router.credentials is not None
+        self.router_credentials = self._store.write(router.credentials)
+        # The audit subject of a test department is nobody's but the admin's in the registry's
+        # principal register: the admin registers it, the router then only looks it up.
+        with RegistryClient(self.registry_url, auth=admin.credentials) as client:
+            client.register(f"{self.audit}-value", AUDIT_SCHEMA)
+        self.apply_access()
+        return self
+
+    def apply_access(self) -> None:
+        topics = HubTopics(dlq=self.dlq, audit=self.audit, router_group=self.group)
+        plan = plan_access(self.agreements_dir.parent, self._access, topics=topics).plan
+        self._access.apply(plan, self._store)
 
     # -- catalog ------------------------------------------------------------------------------
     def schema(self, version: int = 1) -> dict[str, Any]:
@@ -142,6 +178,8 @@ class World:
             text = text.replace(old, new)
         path = self.agreements_dir / f"{name}.yaml"
         path.write_text(text)
+        if self.router is not None:
+            self.apply_access()
         return path
 
     def delivery_topic(self, subscriber: str) -> str:
@@ -158,6 +196,8 @@ class World:
             "audit_topic": self.audit,
             "watch_interval": 0.5,
         }
+        if self.router is not None:
+            values["security"] = self.router
         values.update(overrides)
         return RouterConfig(**values)
 
@@ -173,6 +213,14 @@ class World:
             "HUB_AUDIT_TOPIC": self.audit,
             "HUB_ROUTER_METRICS_PORT": "0",
             "HUB_ROUTER_WORKERS": "0",  # tests that want routing processes say so
+            **(
+                {
+                    "HUB_KAFKA_USERNAME": "hub-router",
+                    "HUB_KAFKA_CREDENTIALS_FILE": str(self.router_credentials),
+                }
+                if self.router is not None
+                else {}
+            ),
         }
 
     # -- producing ----------------------------------------------------------------------------

@@ -30,8 +30,9 @@ from hub.topics import TopicSpec, ensure_topics
 
 
 @pytest.fixture
-def world(kafka_bootstrap, registry_url, tmp_path) -> World:
-    return World(kafka_bootstrap, registry_url, tmp_path)
+def world(kafka_bootstrap, registry_url, tmp_path, kafka_security, router_security) -> World:
+    """Every router test runs the router as hub-router under the ACLs of its world's catalog."""
+    return World(kafka_bootstrap, registry_url, tmp_path).govern(kafka_security, router_security)
 
 
 @contextlib.asynccontextmanager

@@ -625,3 +625,30 @@ def test_publishing_the_catalog_is_the_admins(http: TestClient) -> None:
     )
     lines = publish_catalog(catalog, "http://testserver", client=admin)
     assert "change(s) published" in lines[-1]
+
+
+async def test_async_client_authenticates_the_same_way(log: MemoryLog) -> None:
+    import httpx
+
+    from hub.serde import AsyncRegistryClient
+
+    app = create_app(
+        Registry(log, contract=RawContract(PRINCIPALS)),
+        authenticator=StaticAuthenticator(USERS),
+        principals=PRINCIPALS,
+    )
+
+    def client(auth: Credentials | None) -> AsyncRegistryClient:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        return AsyncRegistryClient("http://test", client=http, auth=auth)
+
+    async with client(Credentials("hub-router", "r-pw")) as router:
+        assert await router.register(DELIVERY, TREE) == 1
+        with pytest.raises(RegistryError) as refused:
+            await router.set_compatibility("NONE", DELIVERY)
+        assert refused.value.status == 403
+        assert "principal hub-router may not change" in refused.value.message
+    async with client(None) as anonymous:
+        with pytest.raises(RegistryError) as refused:
+            await anonymous.subjects()
+        assert (refused.value.status, refused.value.error_code) == (401, 40101)
