@@ -80,7 +80,7 @@ def run_demo(options: DemoOptions) -> int:
 async def _registry_answers(url: str) -> bool:
     try:
         async with httpx.AsyncClient(timeout=2) as client:
-            return (await client.get(f"{url}/subjects")).status_code == 200
+            return (await client.get(f"{url}/healthz")).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -98,6 +98,9 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
     from consumers.audit.cli import read_audit
     from consumers.audit.report import render, summarize
     from consumers.router.service import Router, RouterConfig
+    from hub.access.principals import load_principals
+    from hub.kafka import KafkaSecurity
+    from hub.registry.auth import authenticator_for
     from hub.registry.config import RegistrySettings
     from hub.registry.publish import publish_catalog
     from hub.registry.server import RegistryServer
@@ -140,16 +143,23 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
             _say("registry", f"reusing the registry at {registry_url}")
         else:
             url = urlparse(registry_url)
+            # The registry runs as hub-registry and authenticates its clients against Kafka.
+            registry_security = KafkaSecurity.from_settings(settings, principal="hub-registry")
             server = RegistryServer(
                 bootstrap,
                 topic=RegistrySettings().registry_topic,
                 host=url.hostname or "127.0.0.1",
                 port=url.port or 8081,
+                security=registry_security,
+                principals=load_principals(settings.catalog_dir / "departments.yaml"),
+                authenticator=authenticator_for(bootstrap, registry_security),
             )
             await stack.enter_async_context(server)
             _say("registry", f"Confluent-compatible API at {registry_url} (state in _schemas)")
         catalog = load_catalog(settings.schemas_dir)
-        lines = await asyncio.to_thread(publish_catalog, catalog, registry_url)
+        lines = await asyncio.to_thread(
+            publish_catalog, catalog, registry_url, auth=admin.credentials
+        )
         _say("schemas", f"{len(catalog)} event types: {lines[-1]}")
         await ensure_topics(bootstrap, sorted(catalog), security=admin)
 

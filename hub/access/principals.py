@@ -143,7 +143,7 @@ class Principals:
         roles = []
         if name in self.departments:
             roles.append("publishing department")
-        if name in self.subscribers or name in self.departments:
+        if name in self.subscribers:
             roles.append("subscriber")
         if name in SERVICES:
             roles.append("hub service")

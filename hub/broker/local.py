@@ -279,7 +279,9 @@ class LocalBroker:
             return state
         state = new_security(self.insecure, self.tls)
         write_state(self.state_file, state)
-        if state.secure:
+        # A fresh storage keeps the admin credential the store already holds (a data dir
+        # removed to start afresh, a second broker on the same machine): one admin password.
+        if state.secure and not self.credentials.exists(ADMIN_PRINCIPAL):
             self.credentials.write(Credentials(ADMIN_PRINCIPAL, new_password()))
         return state
 

@@ -73,13 +73,17 @@ def publish_command(
     ] = None,
 ) -> None:
     """Register every subject's versions and compatibility level in the schema registry."""
-    from hub.registry.publish import publish_catalog
+    from hub.registry.publish import PublishError, publish_catalog
 
     try:
         catalog = load_catalog(directory or default_schemas_dir())
     except SchemaCatalogError as error:
         _fail(str(error))
-    for line in publish_catalog(catalog, registry or _default_registry_url()):
+    try:
+        lines = publish_catalog(catalog, registry or _default_registry_url())
+    except PublishError as error:
+        _fail(str(error))
+    for line in lines:
         typer.echo(line)
 
 

@@ -11,8 +11,9 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
-from identity import confluent_security
 
+from hub.credentials import read_credentials_file
+from hub.kafka import KafkaSecurity
 from hub.settings import get_settings
 
 HUB = [sys.executable, "-m", "hub"]
@@ -41,25 +42,35 @@ def test_broker_lifecycle(tmp_path: Path):
     shared_lib = get_settings().broker_dir.absolute() / "lib"
     if shared_lib.is_dir():  # the jars are already fetched: do not fetch twice
         (home / "lib").symlink_to(shared_lib)
-    env = {**os.environ, "HUB_BROKER_DIR": str(home), "HUB_LOG_FORMAT": "text"}
+    credentials = tmp_path / "credentials"  # its own super user, not the session's
+    env = {
+        **os.environ,
+        "HUB_BROKER_DIR": str(home),
+        "HUB_CREDENTIALS_DIR": str(credentials),
+        "HUB_LOG_FORMAT": "text",
+    }
     port = free_port_pair()
     bootstrap = f"127.0.0.1:{port}"
     try:
         started = run(["broker", "start", "--port", str(port)], env)
         assert started.returncode == 0, started.stderr
         assert "started" in started.stdout
+        admin_file = credentials / "hub-admin.properties"
+        assert "SCRAM-SHA-512" in started.stdout and str(admin_file) in started.stdout
+        assert oct(admin_file.stat().st_mode & 0o777) == "0o600"
+        admin = KafkaSecurity(given=read_credentials_file(admin_file)).confluent()
         again = run(["broker", "start", "--port", str(port)], env)
         assert "reused" in again.stdout
         assert run(["broker", "status", "--port", str(port)], env).returncode == 0
 
         topic = f"test.cli.{uuid.uuid4().hex[:8]}"
-        producer = Producer({"bootstrap.servers": bootstrap, **confluent_security()})
+        producer = Producer({"bootstrap.servers": bootstrap, **admin})
         producer.produce(topic, b"hello from Hamm")
         assert producer.flush(30) == 0
         consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
-                **confluent_security(),
+                **admin,
                 "group.id": "cli",
                 "auto.offset.reset": "earliest",
             }
@@ -73,6 +84,13 @@ def test_broker_lifecycle(tmp_path: Path):
                 break
         consumer.close()
         assert values == [b"hello from Hamm"]
+        # without a credential, the same broker gives nothing
+        anonymous = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "anon", "auto.offset.reset": "earliest"}
+        )
+        anonymous.subscribe([topic])
+        assert all((m := anonymous.poll(0.5)) is None or m.error() is not None for _ in range(6))
+        anonymous.close()
         pid = int((home / "broker.pid").read_text().split()[0])
     finally:
         stopped = run(["broker", "stop"], env)

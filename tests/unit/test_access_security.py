@@ -277,3 +277,16 @@ def test_strimzi_kafka_users():
     assert total == len(
         desired_bindings(access.principals, access.grants, access.feature_topics, today=TODAY)
     )
+
+
+def test_the_committed_strimzi_manifests_match_the_catalog():
+    """deploy/kubernetes/kafka-users.yaml is generated: regenerate with
+    `hub access export --format strimzi` after changing the catalog."""
+    from hub.access.service import today_in_hamm
+
+    access = load_access_catalog(REPO / "catalog")
+    users = kafka_users(
+        access.bindings(today_in_hamm()), access.principals, cluster="hamm-hub", namespace=None
+    )
+    committed = (REPO / "deploy" / "kubernetes" / "kafka-users.yaml").read_text()
+    assert committed == render(users), "stale: run `hub access export --format strimzi`"

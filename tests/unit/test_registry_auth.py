@@ -8,6 +8,7 @@ import base64
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -29,7 +30,7 @@ from hub.registry.memory_log import MemoryLog
 from hub.registry.publish import PublishError, publish_catalog
 from hub.registry.service import Registry
 from hub.schemas.catalog import default_schemas_dir, load_catalog
-from hub.serde import RegistryClient, RegistryError
+from hub.serde import AsyncRegistryClient, RegistryClient, RegistryError
 
 REPO = Path(__file__).resolve().parents[2]
 PRINCIPALS = load_principals(REPO / "catalog" / "departments.yaml")
@@ -628,10 +629,6 @@ def test_publishing_the_catalog_is_the_admins(http: TestClient) -> None:
 
 
 async def test_async_client_authenticates_the_same_way(log: MemoryLog) -> None:
-    import httpx
-
-    from hub.serde import AsyncRegistryClient
-
     app = create_app(
         Registry(log, contract=RawContract(PRINCIPALS)),
         authenticator=StaticAuthenticator(USERS),
