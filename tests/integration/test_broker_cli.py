@@ -4,32 +4,19 @@ and after stop no broker process is left."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
+from ports import free_port_pair
 
 from hub.credentials import read_credentials_file
 from hub.kafka import KafkaSecurity
 from hub.settings import get_settings
 
 HUB = [sys.executable, "-m", "hub"]
-
-
-def free_port_pair() -> int:
-    while True:
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
 
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ ends a command with one line naming the principal (never a retry loop)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,26 +12,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
+from ports import free_port_pair
 
 from hub.broker.local import LocalBroker
 from hub.broker.tls import make_certificates
 from hub.kafka import KafkaSecurity
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two adjacent free ports")
 
 
 @pytest.fixture(scope="module")

@@ -6,22 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import httpx
 from connect_world import REPO, Dept, parking
+from ports import free_port
 
 from producers.gateway.departments import hash_token
 
 TOKEN = "hub_service-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_sigterm_finishes_in_flight_requests_and_flushes(

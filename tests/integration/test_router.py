@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import registry_config
+from ports import free_port
 from router_world import CANARY, ORDNUNGSAMT, SECRET, STATISTIK, World, resident
 
 from consumers.router.deadletter import parse_dead_letter
@@ -228,12 +228,6 @@ def test_sigkill_mid_stream_then_restart_delivers_each_event_exactly_once(world,
     ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
     assert len(ids) == total, f"{total - len(ids)} events lost"
     assert max(ids.values()) == 1, "duplicates delivered"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_metrics_and_sigterm_stop_cleanly(world):

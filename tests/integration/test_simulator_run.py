@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -93,6 +94,9 @@ def test_cli_runs_a_short_simulation(kafka_bootstrap, registry_url):
         "HUB_SIMULATOR_METRICS_PORT": "0",
         "HUB_SIMULATOR_SOURCE": "/hamm/simulator/cli-test",
         "PATH": "/usr/bin:/bin",
+        # the test process's identity: a prefixed topic belongs to no department
+        "HUB_KAFKA_USERNAME": os.environ["HUB_KAFKA_USERNAME"],
+        "HUB_CREDENTIALS_DIR": os.environ["HUB_CREDENTIALS_DIR"],
     }
     done = subprocess.run(
         [
@@ -135,6 +139,9 @@ def test_cli_stops_on_sigterm_without_losing_or_duplicating(kafka_bootstrap, reg
         "HUB_SIMULATOR_METRICS_PORT": "0",
         "HUB_LOG_LEVEL": "INFO",
         "PATH": "/usr/bin:/bin",
+        # the test process's identity: a prefixed topic belongs to no department
+        "HUB_KAFKA_USERNAME": os.environ["HUB_KAFKA_USERNAME"],
+        "HUB_CREDENTIALS_DIR": os.environ["HUB_CREDENTIALS_DIR"],
     }
     command = [sys.executable, "-m", "producers.cli_simulate", "run", "--rate", "300"]
     command += ["--duration", "120", "--topic-prefix", prefix]

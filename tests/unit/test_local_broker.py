@@ -6,6 +6,7 @@ import socket
 import struct
 
 import pytest
+from ports import free_port
 
 from hub.broker import local
 from hub.broker.local import BrokerError, LocalBroker
@@ -39,12 +40,6 @@ def listening_socket():
     server.listen()
     yield server.getsockname()[1]
     server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_probe_free_port():
