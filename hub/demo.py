@@ -28,8 +28,11 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from hub.access.service import admin_security, apply_catalog
+from hub.access.acls import HubTopics
+from hub.access.broker import BrokerAccess
+from hub.access.service import admin_security, apply_catalog, ensure_local_credentials
 from hub.broker.local import BrokerError, LocalBroker
+from hub.credentials import CredentialStore
 from hub.logs import configure_logging
 from hub.settings import Settings, get_settings
 
@@ -128,6 +131,12 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         if admin.sasl:
             planned = await asyncio.to_thread(apply_catalog, settings, admin)
             principals = planned.catalog.principals
+            # Every service of the demo runs here, as its own principal: it needs its password.
+            await ensure_local_credentials(
+                BrokerAccess(bootstrap, admin, ledger_topic=HubTopics().access_ledger),
+                CredentialStore(settings.credentials_dir),
+                principals.names(),
+            )
             _say(
                 "access",
                 f"{len(principals.names())} principals, each its own SCRAM user; "

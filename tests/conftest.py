@@ -28,7 +28,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 
 from hub.broker.local import HOST, LocalBroker
 from hub.broker.probe import PortState, probe
-from hub.credentials import Credentials, new_password
+from hub.credentials import Credentials, CredentialStore, new_password
 from hub.kafka import KafkaSecurity
 from hub.settings import get_settings
 
@@ -94,7 +94,10 @@ def kafka_principal(
             )
             for future in admin.alter_user_scram_credentials([upsert]).values():
                 future.result(timeout=30)
-            made[name] = kafka_security.for_principal(Credentials(name, password))
+            credential = Credentials(name, password)
+            # Kept where a service of this machine looks for it (``hub demo`` then leaves it be).
+            CredentialStore(get_settings().credentials_dir).write(credential)
+            made[name] = kafka_security.for_principal(credential)
         return made[name]
 
     return make

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from hub.access.acls import HubTopics
 from hub.access.broker import AccessError, BrokerAccess
 from hub.access.catalog import AccessCatalog, load_access_catalog
-from hub.access.plan import Plan, make_plan
+from hub.access.plan import PROTECTED_USERS, Plan, make_plan
 from hub.access.principals import PrincipalsError
-from hub.credentials import CredentialsError, CredentialStore
+from hub.credentials import Credentials, CredentialsError, CredentialStore, new_password
 from hub.kafka import KafkaSecurity
 from hub.settings import Settings
 
@@ -87,6 +87,33 @@ def apply_catalog(
     if not planned.plan.empty:
         access.apply(planned.plan, CredentialStore(settings.credentials_dir))
     return planned
+
+
+async def ensure_local_credentials(
+    access: BrokerAccess, store: CredentialStore, principals: list[str]
+) -> list[str]:
+    """Make every principal's credential in ``store`` one the broker accepts: for the local
+    sandbox (``hub demo``), where every service runs on this machine. A principal on the broker
+    whose credential this machine lacks, or holds stale, gets a new password. In a city each
+    credential lives with its service instead, and ``hub access users rotate`` is the explicit
+    way. Returns the principals rotated."""
+    from hub.registry.auth import kafka_login
+
+    on_broker = set(await asyncio.to_thread(access.users))
+    candidates = [n for n in principals if n in on_broker and n not in PROTECTED_USERS]
+
+    async def accepted(name: str) -> bool:
+        if not store.exists(name):
+            return False
+        return await kafka_login(access.bootstrap, access.security.for_principal(store.read(name)))
+
+    verdicts = await asyncio.gather(*(accepted(n) for n in candidates))
+    stale = [n for n, ok in zip(candidates, verdicts, strict=True) if not ok]
+    for name in stale:
+        credential = Credentials(name, new_password())
+        await asyncio.to_thread(access.set_password, credential)
+        store.write(credential, security_protocol=access.security.protocol)
+    return stale
 
 
 async def apply_if_admin(settings: Settings, component: str) -> AccessPlan | None:

@@ -22,6 +22,8 @@ def test_demo_runs_to_the_end(kafka_bootstrap, tmp_path):
         "HUB_SECRET_FILE": str(tmp_path / "secret"),
         "COLUMNS": "160",
     }
+    # Not the test's identity: the demo runs each service as its own principal under its ACLs.
+    env.pop("HUB_KAFKA_USERNAME", None)
     (tmp_path / "secret").write_bytes(os.urandom(32))
     repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     result = subprocess.run(
@@ -38,3 +40,4 @@ def test_demo_runs_to_the_end(kafka_bootstrap, tmp_path):
     assert "delivered by subscriber" in out
     assert "audit report" in out and "legal basis" in out
     assert "where to look" in out
+    assert "principals, each its own SCRAM user" in out
