@@ -203,6 +203,16 @@ async def start_client(client: Any, security: KafkaSecurity, bootstrap: str) -> 
         raise
 
 
+async def check_login(bootstrap: str, security: KafkaSecurity) -> None:
+    """Log in once and out again: services that start Kafka clients inside a web server's
+    startup call this first, so a refused credential is one line and an exit, not a trace."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.aiokafka())
+    await start_client(admin, security, bootstrap)
+    await admin.close()
+
+
 async def _close(client: Any) -> None:
     for name in ("stop", "close"):
         method = getattr(client, name, None)

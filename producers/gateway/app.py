@@ -175,6 +175,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.publisher = publisher
     app.state.departments = departments
 
     @app.post(

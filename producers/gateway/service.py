@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import uvicorn
 from prometheus_client import REGISTRY
 
-from hub.kafka import registry_auth
+from hub.kafka import check_login, registry_auth
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
 from producers.gateway.app import create_app
@@ -69,13 +69,19 @@ async def _serve(server: uvicorn.Server) -> None:
         # a second signal forces the exit, as with uvicorn's own handler
         loop.add_signal_handler(sig, server.handle_exit, sig, None)
     await server.serve()
+    if not server.started:
+        raise SystemExit(1)  # startup failed; uvicorn has said why
     log.info("gateway stopped")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve until SIGTERM or SIGINT; exit 0 after a graceful stop."""
+    app = build_app()
+    publisher = app.state.publisher
+    # A refused credential stops the command with one line naming the principal.
+    asyncio.run(check_login(publisher.bootstrap_servers, publisher.security))
     config = uvicorn.Config(
-        build_app(),
+        app,
         host=host,
         port=port,
         log_config=None,  # keep the hub's structured logging
