@@ -28,9 +28,12 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from hub.access.acls import HubTopics
-from hub.access.broker import BrokerAccess
-from hub.access.service import admin_security, apply_catalog, ensure_local_credentials
+from hub.access.service import (
+    admin_security,
+    apply_catalog,
+    broker_access,
+    ensure_local_credentials,
+)
 from hub.broker.local import BrokerError, LocalBroker
 from hub.credentials import CredentialStore
 from hub.logs import configure_logging
@@ -133,7 +136,7 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
             principals = planned.catalog.principals
             # Every service of the demo runs here, as its own principal: it needs its password.
             await ensure_local_credentials(
-                BrokerAccess(bootstrap, admin, ledger_topic=HubTopics().access_ledger),
+                broker_access(settings, admin),
                 CredentialStore(settings.credentials_dir),
                 principals.names(),
             )

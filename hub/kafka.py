@@ -26,10 +26,15 @@ from hub.credentials import (
 from hub.settings import Settings, get_settings
 
 SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+LOGIN_TIMEOUT = 10.0
 
 
 class KafkaAuthError(RuntimeError):
     """The broker refused this principal's credential: stop at start, do not retry."""
+
+
+class KafkaUnreachable(RuntimeError):
+    """No broker could be asked (unreachable, or its SASL setup does not fit ours)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,43 @@ async def start_client(client: Any, security: KafkaSecurity, bootstrap: str) -> 
                 await _close(client)
             raise KafkaAuthError(describe_auth_failure(security, exc)) from None
         raise
+
+
+async def kafka_login(
+    bootstrap_servers: str, security: KafkaSecurity, *, timeout: float = LOGIN_TIMEOUT
+) -> bool:
+    """Log in to a broker of ``bootstrap_servers`` as ``security``'s principal and log out.
+
+    True if a broker accepted the credential, False if one refused it; KafkaUnreachable
+    if none answered (or the broker's SASL setup does not fit ours)."""
+    from aiokafka.conn import create_conn, get_ip_port_afi
+    from aiokafka.errors import (
+        IllegalSaslStateError,
+        KafkaError,
+        SaslAuthenticationFailed,
+        UnsupportedSaslMechanismError,
+    )
+
+    options = security.aiokafka()
+    last: BaseException | None = None
+    for host_port in bootstrap_servers.split(","):
+        host, port, _ = get_ip_port_afi(host_port.strip())
+        try:
+            conn = await create_conn(host, port, request_timeout_ms=int(timeout * 1000), **options)
+        except (SaslAuthenticationFailed, IllegalSaslStateError):
+            return False
+        except UnsupportedSaslMechanismError as exc:
+            raise KafkaUnreachable(
+                f"the broker does not offer {security.mechanism}: {exc}"
+            ) from None
+        except (OSError, TimeoutError, KafkaError) as exc:
+            last = exc
+            continue
+        conn.close()
+        return True
+    raise KafkaUnreachable(
+        f"no Kafka broker of {bootstrap_servers} answered: {type(last).__name__}: {last}"
+    )
 
 
 async def check_login(bootstrap: str, security: KafkaSecurity) -> None:

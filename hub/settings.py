@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     router_metrics_port: int = 9101
     metrics_host: str = "127.0.0.1"
     """Where services serve /metrics; 0.0.0.0 in a container so Prometheus can scrape."""
+    registry_topic: str = "_schemas"
+    """The registry's compacted state topic (hub-registry's ACLs name it)."""
+    access_topic: str = "hub.access"
+    """The ledger of the ACLs and users ``hub access apply`` created (compacted)."""
     dlq_topic: str = "hub.dlq"
     audit_topic: str = "hub.audit"
     # -- how every client authenticates (named as librdkafka names them) ---------------------

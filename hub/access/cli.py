@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from hub.access.acls import HubTopics
 from hub.access.broker import AccessError, BrokerAccess
 from hub.access.catalog import load_access_catalog
 from hub.access.principals import PrincipalsError
 from hub.access.service import (
     AccessPlan,
     admin_security,
+    broker_access,
     hub_topics,
     plan_access,
     today_in_hamm,
@@ -48,9 +48,7 @@ def _broker(settings: Settings) -> BrokerAccess:
             "HUB_KAFKA_PASSWORD or HUB_KAFKA_CREDENTIALS_FILE, or keep it in "
             f"{CredentialStore(settings.credentials_dir).path('hub-admin')}"
         )
-    return BrokerAccess(
-        settings.bootstrap_servers, security, ledger_topic=HubTopics().access_ledger
-    )
+    return broker_access(settings, security)
 
 
 def _plan(settings: Settings, catalog: Path | None) -> AccessPlan:

@@ -16,7 +16,7 @@ from hub.access.catalog import AccessCatalog, load_access_catalog
 from hub.access.plan import PROTECTED_USERS, Plan, make_plan
 from hub.access.principals import PrincipalsError
 from hub.credentials import Credentials, CredentialsError, CredentialStore, new_password
-from hub.kafka import KafkaSecurity
+from hub.kafka import KafkaSecurity, kafka_login
 from hub.settings import Settings
 
 log = logging.getLogger("hub.access")
@@ -31,7 +31,18 @@ def today_in_hamm() -> dt.date:
 
 def hub_topics(settings: Settings) -> HubTopics:
     return HubTopics(
-        dlq=settings.dlq_topic, audit=settings.audit_topic, router_group=settings.router_group
+        dlq=settings.dlq_topic,
+        audit=settings.audit_topic,
+        router_group=settings.router_group,
+        registry=settings.registry_topic,
+        access_ledger=settings.access_topic,
+    )
+
+
+def broker_access(settings: Settings, security: KafkaSecurity) -> BrokerAccess:
+    """The broker's access, changed as ``security`` (the super user)."""
+    return BrokerAccess(
+        settings.bootstrap_servers, security, ledger_topic=hub_topics(settings).access_ledger
     )
 
 
@@ -39,8 +50,11 @@ def admin_security(settings: Settings) -> KafkaSecurity | None:
     """The super user's security, if this process has it: as its own identity, or from the
     local credential store. None: this process cannot change access (and says so)."""
     if settings.kafka_username in (None, ADMIN):
+        security = KafkaSecurity.from_settings(settings, principal=ADMIN)
         try:
-            return KafkaSecurity.from_settings(settings, principal=ADMIN)
+            # resolved now: whether this process holds it is the question
+            if security.credentials is not None or not security.sasl:
+                return security
         except CredentialsError:
             pass
     store = CredentialStore(settings.credentials_dir)
@@ -80,9 +94,7 @@ def apply_catalog(
     settings: Settings, security: KafkaSecurity, *, catalog_dir: Path | None = None
 ) -> AccessPlan:
     """Plan and apply in one go; returns what was applied."""
-    access = BrokerAccess(
-        settings.bootstrap_servers, security, ledger_topic=HubTopics().access_ledger
-    )
+    access = broker_access(settings, security)
     planned = plan_access(catalog_dir or settings.catalog_dir, access, topics=hub_topics(settings))
     if not planned.plan.empty:
         access.apply(planned.plan, CredentialStore(settings.credentials_dir))
@@ -97,8 +109,6 @@ async def ensure_local_credentials(
     whose credential this machine lacks, or holds stale, gets a new password. In a city each
     credential lives with its service instead, and ``hub access users rotate`` is the explicit
     way. Returns the principals rotated."""
-    from hub.registry.auth import kafka_login
-
     on_broker = set(await asyncio.to_thread(access.users))
     candidates = [n for n in principals if n in on_broker and n not in PROTECTED_USERS]
 

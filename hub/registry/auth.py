@@ -22,16 +22,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from aiokafka.conn import create_conn, get_ip_port_afi
-from aiokafka.errors import (
-    IllegalSaslStateError,
-    KafkaError,
-    SaslAuthenticationFailed,
-    UnsupportedSaslMechanismError,
-)
-
 from hub.credentials import Credentials
-from hub.kafka import KafkaSecurity
+from hub.kafka import KafkaSecurity, KafkaUnreachable, kafka_login
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +32,8 @@ DEFAULT_TIMEOUT = 10.0
 MAX_CONCURRENT_LOGINS = 8  # a burst of new clients must not become a burst of broker logins
 
 
-class IdentityProviderUnavailable(RuntimeError):
-    """Kafka could not be asked whether a credential is valid (unreachable, misconfigured)."""
+# Kafka could not be asked whether a credential is valid (unreachable, misconfigured): 503.
+IdentityProviderUnavailable = KafkaUnreachable
 
 
 class Authenticator(Protocol):
@@ -132,35 +124,6 @@ class CachedAuthenticator:
             self._verified.clear()
         else:
             self._verified.pop(username, None)
-
-
-async def kafka_login(
-    bootstrap_servers: str, security: KafkaSecurity, *, timeout: float = DEFAULT_TIMEOUT
-) -> bool:
-    """Log in to a broker of ``bootstrap_servers`` as ``security``'s principal and log out.
-
-    True if a broker accepted the credential, False if one refused it; IdentityProviderUnavailable
-    if none answered (or the broker's SASL setup does not fit ours)."""
-    options = security.aiokafka()
-    last: BaseException | None = None
-    for host_port in bootstrap_servers.split(","):
-        host, port, _ = get_ip_port_afi(host_port.strip())
-        try:
-            conn = await create_conn(host, port, request_timeout_ms=int(timeout * 1000), **options)
-        except (SaslAuthenticationFailed, IllegalSaslStateError):
-            return False
-        except UnsupportedSaslMechanismError as exc:
-            raise IdentityProviderUnavailable(
-                f"the broker does not offer {security.mechanism}: {exc}"
-            ) from None
-        except (OSError, TimeoutError, KafkaError) as exc:
-            last = exc
-            continue
-        conn.close()
-        return True
-    raise IdentityProviderUnavailable(
-        f"no Kafka broker of {bootstrap_servers} answered: {type(last).__name__}: {last}"
-    )
 
 
 class KafkaAuthenticator(CachedAuthenticator):

@@ -215,6 +215,14 @@ class KafkaSchemaLog:
                 if partitions and not described.get("error_code"):
                     break
                 await asyncio.sleep(0.1)
+            code = described.get("error_code") or 0
+            if code:
+                from aiokafka.errors import for_code
+
+                raise errors.store_error(
+                    f"topic {self.topic}: {for_code(code).__name__} for the principal "
+                    f"{self.security.principal} (its ACLs come from `hub access apply`)"
+                )
             if partitions != 1:
                 raise errors.store_error(
                     f"topic {self.topic} has {partitions} partitions; the schema log needs 1"

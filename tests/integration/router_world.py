@@ -126,10 +126,11 @@ class World:
         )
 
     # -- access -------------------------------------------------------------------------------
-    def govern(self, admin: KafkaSecurity, router: KafkaSecurity) -> World:
+    def govern(self, admin: KafkaSecurity, router: KafkaSecurity, *, apply: bool = True) -> World:
         """Run this world's router as ``hub-router`` under the ACLs its catalog implies (the
         world's department, its subscribers, its agreements), applied with a ledger of its own;
-        every later ``agree`` applies them again, as an operator's `hub access apply` would."""
+        every later ``agree`` applies them again, as an operator's `hub access apply` would.
+        ``apply=False``: nobody applies them but the router itself (``hub router run``)."""
         (self.agreements_dir.parent / "departments.yaml").write_text(
             f"departments:\n  {self.dept}: {{contact: it@hamm.de}}\n"
             "subscribers:\n  ordnungsamt: {contact: oa@hamm.de}\n"
@@ -137,7 +138,9 @@ class World:
         )
         self._admin = admin
         self.router = router
-        self._access = BrokerAccess(self.bootstrap, admin, ledger_topic=f"hub.access.{self.dept}")
+        self._auto_apply = apply
+        self.access_topic = f"hub.access.{self.dept}"
+        self._access = BrokerAccess(self.bootstrap, admin, ledger_topic=self.access_topic)
         self._store = CredentialStore(self.root / "credentials")
         assert router.credentials is not None
         self.router_credentials = self._store.write(router.credentials)
@@ -145,7 +148,8 @@ class World:
         # principal register: the admin registers it, the router then only looks it up.
         with RegistryClient(self.registry_url, auth=admin.credentials) as client:
             client.register(f"{self.audit}-value", AUDIT_SCHEMA)
-        self.apply_access()
+        if apply:
+            self.apply_access()
         return self
 
     def apply_access(self) -> None:
@@ -178,7 +182,7 @@ class World:
             text = text.replace(old, new)
         path = self.agreements_dir / f"{name}.yaml"
         path.write_text(text)
-        if self.router is not None:
+        if self.router is not None and self._auto_apply:
             self.apply_access()
         return path
 

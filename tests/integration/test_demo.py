@@ -19,6 +19,8 @@ def test_demo_runs_to_the_end(kafka_bootstrap, tmp_path):
         "HUB_REGISTRY_TOPIC": f"_schemas-demo-{uuid.uuid4().hex[:8]}",
         "HUB_ROUTER_METRICS_PORT": str(free_port()),
         "HUB_ROUTER_GROUP": f"demo-{uuid.uuid4().hex[:8]}",
+        # a ledger of its own: what this demo applies, it alone may take back
+        "HUB_ACCESS_TOPIC": f"hub.access.demo-{uuid.uuid4().hex[:8]}",
         "HUB_SECRET_FILE": str(tmp_path / "secret"),
         "COLUMNS": "160",
     }

@@ -360,3 +360,36 @@ async def test_a_killed_routing_process_is_replaced_and_nothing_is_lost(world):
         assert router._workers is not pool  # a new pool took over
     ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
     assert len(ids) == total and max(ids.values()) == 1
+
+
+def test_the_router_applies_access_at_start_and_before_a_reload(
+    kafka_bootstrap, registry_url, tmp_path, kafka_security, router_security
+):
+    """`hub router run` with the admin credential on its machine opens its own way: at start
+    for the agreements there, before a reload for a new one (no operator in between)."""
+    world = World(kafka_bootstrap, registry_url, tmp_path).govern(
+        kafka_security, router_security, apply=False
+    )
+    world.agree("statistik", STATISTIK)
+    secret = world.root / "secret"
+    secret.write_bytes(SECRET)
+    env = {
+        **os.environ,
+        **world.env(),
+        "HUB_ROUTER_APPLY_ACCESS": "true",
+        "HUB_ACCESS_TOPIC": world.access_topic,
+        "HUB_SECRET_FILE": str(secret),
+    }
+    router = subprocess.Popen(
+        [sys.executable, "-m", "hub", "router", "run"], env=env, cwd=world.root
+    )
+    try:
+        world.produce([resident(i) for i in range(10)])
+        assert len(world.read(world.delivery_topic("statistik"), 10, timeout=90)) == 10
+        world.agree("ordnungsamt", ORDNUNGSAMT)  # picked up by the router's watcher
+        time.sleep(5)
+        world.produce([resident(i) for i in range(10, 15)])
+        assert len(world.read(world.delivery_topic("ordnungsamt"), 5, timeout=90)) == 5
+    finally:
+        router.send_signal(signal.SIGTERM)
+        assert router.wait(30) == 0

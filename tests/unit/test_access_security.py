@@ -290,3 +290,15 @@ def test_the_committed_strimzi_manifests_match_the_catalog():
     )
     committed = (REPO / "deploy" / "kubernetes" / "kafka-users.yaml").read_text()
     assert committed == render(users), "stale: run `hub access export --format strimzi`"
+
+
+def test_admin_security_is_none_without_the_admin_credential(tmp_path):
+    from hub.access.service import admin_security
+
+    assert admin_security(settings(tmp_path)) is None
+    CredentialStore(tmp_path / "creds").write(Credentials("hub-admin", "apw"))
+    found = admin_security(settings(tmp_path))
+    assert found is not None and found.credentials == Credentials("hub-admin", "apw")
+    # a router that is hub-router still finds the admin credential of this machine
+    as_router = admin_security(settings(tmp_path, kafka_username="hub-router", kafka_password="x"))
+    assert as_router is not None and as_router.principal == "hub-admin"

@@ -154,6 +154,7 @@ def fake_publish(monkeypatch):
         return [f"registered {topic}" for topic in sorted(catalog)]
 
     module.publish_catalog = publish_catalog
+    module.PublishError = type("PublishError", (Exception,), {})
     monkeypatch.setitem(sys.modules, "hub.registry.publish", module)
     return calls
 
