@@ -106,6 +106,8 @@ class HubTopics:
     features_prefix: str = "hub.features."
     connect_progress: str = "hub.connect.progress"
     access_ledger: str = "hub.access"
+    webhooks_group: str = "hub-webhooks"
+    webhooks_dlq: str = "hub.webhooks.dlq"
 
     def progress_topic(self, department: str) -> str:
         """Each department's connectors keep their progress in a topic of their own."""
@@ -132,8 +134,10 @@ def desired_bindings(
     *,
     today: dt.date,
     topics: HubTopics | None = None,
+    webhook_agreements: Iterable[str] = (),
 ) -> set[Binding]:
-    """Every ACL the catalog implies on ``today``."""
+    """Every ACL the catalog implies on ``today``. ``webhook_agreements``: the agreements that
+    webhook subscriptions push; subscribers with pull tokens are read by the pull API."""
     topics = topics or HubTopics()
     grants = sorted(grants, key=lambda g: g.agreement_id)
     out: list[Binding] = []
@@ -259,6 +263,42 @@ def desired_bindings(
     )
     out += _grants(
         "hub-audit", TOPIC, LITERAL, topics.audit, (READ, DESCRIBE), "read the audit trail"
+    )
+
+    # The two HTTP ways in read on a subscriber's behalf, only what the subscriber may read.
+    pushed = set(webhook_agreements)
+    for g in grants:
+        if not g.valid_on(today):
+            continue
+        if g.agreement_id in pushed:
+            out += _grants(
+                "hub-webhooks",
+                TOPIC,
+                LITERAL,
+                g.delivery_topic,
+                (READ, DESCRIBE),
+                f"push to {g.subscriber}'s endpoint under agreement {g.agreement_id}",
+            )
+        subscriber = principals.subscribers.get(g.subscriber)
+        if subscriber is not None and subscriber.pull_tokens:
+            out += _grants(
+                "hub-deliveries",
+                TOPIC,
+                LITERAL,
+                g.delivery_topic,
+                (READ, DESCRIBE),
+                f"serve {g.subscriber}'s pulls under agreement {g.agreement_id}",
+            )
+    out += _grants(
+        "hub-webhooks", GROUP, PREFIXED, topics.webhooks_group, (READ,), "its consumer groups"
+    )
+    out += _grants(
+        "hub-webhooks",
+        TOPIC,
+        LITERAL,
+        topics.webhooks_dlq,
+        (READ, WRITE, DESCRIBE, CREATE),
+        "given-up webhook deliveries and their replay",
     )
     return set(out)
 

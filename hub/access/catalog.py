@@ -20,6 +20,7 @@ class AccessCatalog:
     grants: tuple[Grant, ...]
     feature_topics: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    webhook_agreements: tuple[str, ...] = ()
 
     def bindings(self, today: dt.date, topics: HubTopics | None = None) -> set[Binding]:
         return desired_bindings(
@@ -28,6 +29,7 @@ class AccessCatalog:
             self.feature_topics,
             today=today,
             topics=topics or HubTopics(),
+            webhook_agreements=self.webhook_agreements,
         )
 
 
@@ -92,6 +94,38 @@ def _feature_topics(directory: Path, grants: list[Grant]) -> tuple[list[str], li
     return topics, problems
 
 
+def _webhook_agreements(directory: Path, grants: list[Grant]) -> tuple[list[str], list[str]]:
+    """The agreements the webhook subscriptions (``subscriptions/*.yaml``) push: those named
+    under ``agreements``, each of the subscription's own ``subscriber``."""
+    by_id = {g.agreement_id: g for g in grants}
+    found: list[str] = []
+    problems: list[str] = []
+    if not directory.is_dir():
+        return found, problems
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{path}: cannot read: {exc}")
+            continue
+        names = data.get("agreements") if isinstance(data, dict) else None
+        if not isinstance(names, list):
+            problems.append(f"{path}: agreements: expected a list of agreement ids")
+            continue
+        for name in names:
+            grant = by_id.get(name)
+            if grant is None:
+                problems.append(f"{path}: agreements: {name!r} is not a valid agreement")
+            elif grant.subscriber != data.get("subscriber"):
+                problems.append(
+                    f"{path}: agreements: {name!r} is {grant.subscriber}'s, not "
+                    f"{data.get('subscriber')!r}'s"
+                )
+            else:
+                found.append(name)
+    return found, problems
+
+
 def load_access_catalog(catalog_dir: Path) -> AccessCatalog:
     """``departments.yaml``, ``agreements/`` and ``features/`` of one catalog folder.
 
@@ -101,6 +135,11 @@ def load_access_catalog(catalog_dir: Path) -> AccessCatalog:
     principals = load_principals(catalog_dir / "departments.yaml")
     grants, problems = _agreements(catalog_dir / "agreements", principals)
     feature_topics, feature_problems = _feature_topics(catalog_dir / "features", grants)
+    pushed, push_problems = _webhook_agreements(catalog_dir / "subscriptions", grants)
     return AccessCatalog(
-        principals, tuple(grants), tuple(feature_topics), tuple(problems + feature_problems)
+        principals,
+        tuple(grants),
+        tuple(feature_topics),
+        tuple(problems + feature_problems + push_problems),
+        tuple(pushed),
     )

@@ -48,6 +48,9 @@ SERVICES: dict[str, str] = {
     "hub-gateway": "HTTP ingest gateway: publishes for the departments it accepts",
     "hub-connect": "Connector operations: reads the connectors' progress",
     "hub-audit": "Data-protection officer: reads the audit trail hub.audit",
+    "hub-webhooks": "Webhook push: reads the deliveries of the webhook subscriptions and POSTs "
+    "them to the subscribers' endpoints",
+    "hub-deliveries": "Pull API: reads the deliveries of subscribers that fetch them over HTTP",
     "hub-admin": "Administrator: super user of the broker and the registry (ACLs, credentials, "
     "configuration)",
 }
@@ -62,6 +65,17 @@ class RateLimit(BaseModel):
 
     events_per_second: float = Field(gt=0)
     burst: int = Field(gt=0)
+
+
+def _token_hashes(hashes: tuple[str, ...]) -> tuple[str, ...]:
+    for index, value in enumerate(hashes):
+        hexpart = value.removeprefix(HASH_PREFIX)
+        if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
+            raise ValueError(
+                f"tokens[{index}]: expected 'sha256:' and 64 lowercase hex digits "
+                "(the hash printed by `hub gateway token`, never the token itself)"
+            )
+    return tuple(HASH_PREFIX + h.removeprefix(HASH_PREFIX) for h in hashes)
 
 
 class Department(BaseModel):
@@ -81,14 +95,7 @@ class Department(BaseModel):
     @field_validator("tokens")
     @classmethod
     def _check_hashes(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
-        for index, value in enumerate(hashes):
-            hexpart = value.removeprefix(HASH_PREFIX)
-            if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
-                raise ValueError(
-                    f"tokens[{index}]: expected 'sha256:' and 64 lowercase hex digits "
-                    "(the hash printed by `hub gateway token`, never the token itself)"
-                )
-        return tuple(HASH_PREFIX + h.removeprefix(HASH_PREFIX) for h in hashes)
+        return _token_hashes(hashes)
 
     @field_validator("topic_prefix")
     @classmethod
@@ -110,6 +117,14 @@ class Subscriber(BaseModel):
     name: str
     contact: str = ""
     description: str = ""
+    pull_tokens: tuple[str, ...] = ()
+    """SHA-256 hashes of its bearer tokens for the pull API (``hub deliveries serve``); a
+    subscriber with none does not pull, and ``hub-deliveries`` may not read its deliveries."""
+
+    @field_validator("pull_tokens")
+    @classmethod
+    def _check_hashes(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
+        return _token_hashes(hashes)
 
 
 @dataclass(frozen=True)

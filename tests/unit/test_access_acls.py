@@ -279,6 +279,8 @@ def test_a_subscriber_reads_only_its_own_deliveries(catalog):
             if b.principal == "hub-features":
                 assert b.name in feature_topics
                 continue
+            if b.principal in ("hub-webhooks", "hub-deliveries"):
+                continue  # on a subscriber's behalf: tested on its own
             assert b.principal != "hub-router"
             assert b.name.startswith(f"deliver.{b.principal}."), b.key
             assert any(g.delivery_topic == b.name and g.valid_on(TODAY) for g in grants), b.key
@@ -287,3 +289,31 @@ def test_a_subscriber_reads_only_its_own_deliveries(catalog):
 def test_plan_never_creates_the_admin_either():
     plan = make_plan([], [], Ledger(), desired_users=["hub-admin", "x"], actual_users=[])
     assert plan.add_users == ("x",)
+
+
+def test_the_http_ways_in_read_only_what_their_subscriber_may():
+    p = parse_principals(
+        {
+            "departments": {"buergeramt": {}},
+            "subscribers": {
+                "statistikstelle": {"pull_tokens": ["sha256:" + "a" * 64]},
+                "bussgeldstelle": {},
+            },
+        }
+    )
+    grants = [
+        grant("pulled", "statistikstelle"),
+        grant("pushed", "bussgeldstelle"),
+        grant("expired", "bussgeldstelle", "buergeramt.x.y", valid_until=dt.date(2020, 1, 1)),
+    ]
+    acls = desired_bindings(p, grants, today=TODAY, webhook_agreements=["pushed", "expired"])
+    reads = lambda who: {
+        b.name
+        for b in acls
+        if b.principal == who and b.operation == READ and b.resource_type == TOPIC
+    }  # noqa: E731
+    assert reads("hub-deliveries") == {"deliver.statistikstelle.buergeramt.resident.moved"}
+    assert reads("hub-webhooks") == {
+        "deliver.bussgeldstelle.buergeramt.resident.moved",
+        "hub.webhooks.dlq",
+    }
