@@ -17,7 +17,9 @@ after their path, so the names stay stable across source versions). Nullable sou
 stay nullable (default null). `x-pii` of an output field: `redact` → none (a constant),
 `pseudonymize` of a direct identifier → quasi (still personal data, no longer direct), anything
 else keeps the source class (generalized data stays personal until aggregated with k
-contributors); a nested record carries the most severe class of what it holds.
+contributors); a nested record carries the most severe class of what it holds. The record
+carries the agreement in custom props (`x-agreement`, `x-source`, `x-purpose`, `x-legal-basis`),
+so a subscriber learns from the registry alone why and on which basis it receives the data.
 """
 
 from __future__ import annotations
@@ -251,6 +253,9 @@ def compile_agreement(
         ),
         "x-agreement": agreement.id,
         "x-source": agreement.source,
+        # The subscriber's SDK has no catalog: purpose and legal basis reach it in the schema.
+        "x-purpose": agreement.purpose,
+        "x-legal-basis": agreement.legal_basis,
         "fields": avro_fields,
     }
     try:

@@ -219,6 +219,9 @@ def test_output_schema_shape() -> None:
     schema = rich().output_schema
     assert schema["name"] == "de.hamm.deliver.ordnungsamt.ResidentMovedForOrdnungsamt"
     assert schema["x-agreement"] == "ordnungsamt-resident-moved"
+    # The subscriber's SDK has no catalog: purpose and legal basis travel in the schema.
+    assert schema["x-purpose"] == rich().agreement.purpose
+    assert schema["x-legal-basis"] == rich().agreement.legal_basis
     names = [f["name"] for f in schema["fields"]]
     # source order, only named fields, dropped ones absent
     assert names == [
