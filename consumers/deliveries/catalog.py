@@ -12,18 +12,17 @@ valid agreements of subscribers with pull tokens (``hub/access/acls.py``).
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.access.principals import PrincipalsError, Principals, Subscriber, load_principals
+from hub.access.principals import Principals, PrincipalsError, load_principals
 from hub.access.service import today_in_hamm
+from hub.access.tokens import TokenIndex
 from hub.agreements.errors import AgreementError
 from hub.agreements.model import Agreement, load_agreement
-from producers.gateway.departments import hash_token
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +44,21 @@ class Refusal(Exception):
 
 @dataclass(frozen=True)
 class PullCatalog:
-    """Subscribers that pull (those with ``pull_tokens``) and every agreement by id."""
+    """Who pulls (subscribers, or subscribing departments, with ``pull_tokens``: their token
+    hashes by name) and every agreement by id."""
 
     agreements: Mapping[str, Agreement]
-    subscribers: Mapping[str, Subscriber]
+    subscribers: Mapping[str, tuple[str, ...]]
     source: str = "<memory>"
     problems: tuple[str, ...] = ()
-    _by_hash: dict[str, str] = field(init=False, repr=False, compare=False)
+    _index: TokenIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, str] = {}
-        for subscriber in self.subscribers.values():
-            for token_hash in subscriber.pull_tokens:
-                other = index.get(token_hash)
-                if other is not None and other != subscriber.name:
-                    raise CatalogError(
-                        f"{self.source}: subscribers.{subscriber.name}.pull_tokens: the same "
-                        f"token hash is also listed for {other}"
-                    )
-                index[token_hash] = subscriber.name
-        object.__setattr__(self, "_by_hash", index)
+        try:
+            index = TokenIndex(self.subscribers, where="pull_tokens")
+        except ValueError as exc:
+            raise CatalogError(f"{self.source}: {exc}") from None
+        object.__setattr__(self, "_index", index)
 
     @classmethod
     def of(
@@ -73,21 +67,13 @@ class PullCatalog:
         agreements: list[Agreement],
         problems: tuple[str, ...] = (),
     ) -> PullCatalog:
-        pullers = {n: s for n, s in principals.subscribers.items() if s.pull_tokens}
+        names = [*principals.subscribers, *principals.departments]
+        pullers = {n: principals.pull_tokens(n) for n in names if principals.pull_tokens(n)}
         return cls({a.id: a for a in agreements}, pullers, principals.source, problems)
 
     def authenticate(self, token: str | None) -> str | None:
         """The subscriber whose pull token this is, or None."""
-        if not token:
-            return None
-        wanted = hash_token(token)
-        name = self._by_hash.get(wanted)
-        if name is None:
-            return None
-        # compare_digest: belt and braces, the dict lookup already matched the full hash
-        if any(hmac.compare_digest(wanted, h) for h in self.subscribers[name].pull_tokens):
-            return name
-        return None
+        return self._index.owner(token)
 
     def authorize(self, subscriber: str, agreement_id: str, today: dt.date) -> Agreement:
         """The agreement ``subscriber`` may pull today; Refusal (404, 403) otherwise."""
@@ -105,7 +91,8 @@ class PullCatalog:
             )
         if today > agreement.valid_until:
             raise Refusal(
-                403, f"agreement {agreement_id} expired on {agreement.valid_until}: it delivers "
+                403,
+                f"agreement {agreement_id} expired on {agreement.valid_until}: it delivers "
                 "nothing any more",
             )
         return agreement
@@ -202,12 +189,17 @@ class CatalogSource:
         try:
             catalog = load_pull_catalog(self.catalog_dir, self.departments_file)
         except CatalogError as error:
-            log.error("catalog change not taken: keeping the last good one", extra={"error": str(error)})
+            log.error(
+                "catalog change not taken: keeping the last good one", extra={"error": str(error)}
+            )
             return self._catalog
         self._log_problems(catalog)
         log.info(
             "pull catalog reloaded",
-            extra={"subscribers": sorted(catalog.subscribers), "agreements": len(catalog.agreements)},
+            extra={
+                "subscribers": sorted(catalog.subscribers),
+                "agreements": len(catalog.agreements),
+            },
         )
         self._catalog = catalog
         return catalog

@@ -1,0 +1,32 @@
+"""The subscriber SDK: a department receives the deliveries of its agreements as typed records.
+
+    from consumers.subscriber import Subscription
+
+    async with Subscription("ordnungsamt", name="bescheide") as subscription:
+        async for delivery in subscription:
+            await handle(delivery.record, idempotency_key=delivery.delivery_id)
+
+See ``consumers/subscriber/README.md``.
+"""
+
+from consumers.subscriber.delivery import Delivery, DeliveryId, parse_delivery_id
+from consumers.subscriber.errors import (
+    NoDeliveryTopicsError,
+    SchemaUnavailableError,
+    SubscriberError,
+    TopicAccessError,
+    UndecodableDeliveryError,
+)
+from consumers.subscriber.subscription import Subscription
+
+__all__ = [
+    "Delivery",
+    "DeliveryId",
+    "NoDeliveryTopicsError",
+    "SchemaUnavailableError",
+    "SubscriberError",
+    "Subscription",
+    "TopicAccessError",
+    "UndecodableDeliveryError",
+    "parse_delivery_id",
+]

@@ -22,6 +22,7 @@ class _Partition:
     outstanding: deque[int] = field(default_factory=deque)  # handed out, not yet committable
     acked: set[int] = field(default_factory=set)  # acknowledged out of order, still outstanding
     commit_point: int | None = None  # next offset to read after a restart
+    last: int | None = None  # the offset handed out last
     committed: int | None = None  # the commit point last committed
 
 
@@ -38,11 +39,10 @@ class AckTracker:
         part = self._parts.get(partition)
         if part is None:
             part = self._parts[partition] = _Partition()
-        elif part.outstanding and offset <= part.outstanding[-1]:
-            raise ValueError(
-                f"{partition}: offset {offset} handed out after {part.outstanding[-1]}"
-            )
+        elif part.last is not None and offset <= part.last:
+            raise ValueError(f"{partition}: offset {offset} handed out after {part.last}")
         part.outstanding.append(offset)
+        part.last = offset
 
     def ack(self, partition: Partition, offset: int) -> bool:
         """Acknowledge one delivery; False if it is not outstanding (acknowledged before, or its

@@ -22,7 +22,12 @@ class SchemaUnavailableError(SubscriberError):
 
     def __init__(self, message: str, *, topic: str, partition: int, offset: int, schema_id: int):
         super().__init__(message)
-        self.topic, self.partition, self.offset, self.schema_id = topic, partition, offset, schema_id
+        self.topic, self.partition, self.offset, self.schema_id = (
+            topic,
+            partition,
+            offset,
+            schema_id,
+        )
 
 
 class UndecodableDeliveryError(SubscriberError):

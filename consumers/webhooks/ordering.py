@@ -29,7 +29,7 @@ class Ordered(Protocol):
     @property
     def slot(self) -> Slot: ...
     @property
-    def offset(self) -> int: ...
+    def position(self) -> int: ...
 
 
 T = TypeVar("T", bound=Ordered)
@@ -66,9 +66,9 @@ class Ordering(Generic[T]):
         marks = self._marks.get(item.slot)
         if marks is None:
             marks = self._marks[item.slot] = _Marks()
-        if marks.open and item.offset <= marks.open[-1]:
-            raise ValueError(f"{item.slot} offset {item.offset} arrived out of order")
-        marks.open.append(item.offset)
+        if marks.open and item.position <= marks.open[-1]:
+            raise ValueError(f"{item.slot} offset {item.position} arrived out of order")
+        marks.open.append(item.position)
         self.buffered += 1
         lane = item.lane
         if lane is None:
@@ -82,14 +82,14 @@ class Ordering(Generic[T]):
 
     def finish(self, item: T) -> T | None:
         """``item`` was acknowledged or given up; returns the next of its lane, now free to go."""
-        self._marks[item.slot].finish(item.offset)
+        self._marks[item.slot].finish(item.position)
         self.buffered -= 1
         lane = item.lane
         if lane is None:
             return None
         queue = self._lanes[lane]
         if queue[0] is not item:
-            raise ValueError(f"{item.slot} offset {item.offset} finished before its lane's head")
+            raise ValueError(f"{item.slot} offset {item.position} finished before its lane's head")
         queue.popleft()
         if not queue:
             del self._lanes[lane]

@@ -279,8 +279,7 @@ def desired_bindings(
                 (READ, DESCRIBE),
                 f"push to {g.subscriber}'s endpoint under agreement {g.agreement_id}",
             )
-        subscriber = principals.subscribers.get(g.subscriber)
-        if subscriber is not None and subscriber.pull_tokens:
+        if principals.pull_tokens(g.subscriber):
             out += _grants(
                 "hub-deliveries",
                 TOPIC,

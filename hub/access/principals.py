@@ -35,7 +35,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-HASH_PREFIX = "sha256:"
+from hub.access.tokens import check_hashes
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 # The hub's own services, each its own principal: what they are for, in words.
@@ -67,17 +68,6 @@ class RateLimit(BaseModel):
     burst: int = Field(gt=0)
 
 
-def _token_hashes(hashes: tuple[str, ...]) -> tuple[str, ...]:
-    for index, value in enumerate(hashes):
-        hexpart = value.removeprefix(HASH_PREFIX)
-        if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
-            raise ValueError(
-                f"tokens[{index}]: expected 'sha256:' and 64 lowercase hex digits "
-                "(the hash printed by `hub gateway token`, never the token itself)"
-            )
-    return tuple(HASH_PREFIX + h.removeprefix(HASH_PREFIX) for h in hashes)
-
-
 class Department(BaseModel):
     """A publishing department: owner of the topics ``<topic_prefix>.*``."""
 
@@ -91,11 +81,13 @@ class Department(BaseModel):
     rate_limit: RateLimit = RateLimit(events_per_second=1000, burst=5000)
     gateway: bool = True
     """Whether the gateway may publish for this department (``hub-gateway`` gets Write)."""
+    pull_tokens: tuple[str, ...] = ()
+    """As a subscriber's: a department that receives deliveries may pull them over HTTP."""
 
-    @field_validator("tokens")
+    @field_validator("tokens", "pull_tokens")
     @classmethod
     def _check_hashes(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
-        return _token_hashes(hashes)
+        return check_hashes(hashes)
 
     @field_validator("topic_prefix")
     @classmethod
@@ -124,7 +116,7 @@ class Subscriber(BaseModel):
     @field_validator("pull_tokens")
     @classmethod
     def _check_hashes(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
-        return _token_hashes(hashes)
+        return check_hashes(hashes)
 
 
 @dataclass(frozen=True)
@@ -146,6 +138,14 @@ class Principals:
     def may_subscribe(self, name: str) -> bool:
         """A subscriber of an agreement must be registered: as a subscriber or a department."""
         return name in self.subscribers or name in self.departments
+
+    def pull_tokens(self, name: str) -> tuple[str, ...]:
+        """The pull-API token hashes of a subscriber (or a subscribing department)."""
+        if name in self.subscribers:
+            return self.subscribers[name].pull_tokens
+        if name in self.departments:
+            return self.departments[name].pull_tokens
+        return ()
 
     def owner_of(self, topic: str) -> Department | None:
         """The department that owns a raw topic, or None (deliveries, the hub's own topics)."""

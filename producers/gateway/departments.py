@@ -16,36 +16,22 @@ departments:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.access.principals import (
-    HASH_PREFIX,
     Department,
     PrincipalsError,
     RateLimit,
     load_principals,
     parse_principals,
 )
+from hub.access.tokens import TokenIndex, hash_token, new_token
 
 __all__ = ["Department", "Departments", "DepartmentsError", "RateLimit", "hash_token", "new_token"]
 
-TOKEN_PREFIX = "hub_"
 DepartmentsError = PrincipalsError
-
-
-def new_token() -> str:
-    """A fresh random API token (256 bits, URL-safe)."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    """What ``departments.yaml`` stores for ``token``: ``sha256:<hex>``."""
-    return HASH_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,30 +40,20 @@ class Departments:
 
     by_name: dict[str, Department]
     source: str = "<memory>"
+    _index: TokenIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, Department] = {}
-        for department in self.by_name.values():
-            for token_hash in department.tokens:
-                other = index.get(token_hash)
-                if other is not None and other.name != department.name:
-                    raise DepartmentsError(
-                        f"{self.source}: departments.{department.name}.tokens: the same token "
-                        f"hash is also listed for {other.name}"
-                    )
-                index[token_hash] = department
-        object.__setattr__(self, "_by_hash", index)
+        owners = {d.name: d.tokens for d in self.by_name.values()}
+        try:
+            index = TokenIndex(owners, where="tokens")
+        except ValueError as exc:
+            raise DepartmentsError(f"{self.source}: departments.{exc}") from None
+        object.__setattr__(self, "_index", index)
 
     def authenticate(self, token: str | None) -> Department | None:
         """The department whose token this is, or None."""
-        if not token:
-            return None
-        wanted = hash_token(token)
-        found = self._by_hash.get(wanted)  # type: ignore[attr-defined]
-        # compare_digest: belt and braces, the dict lookup already matched the full hash
-        if found is not None and any(hmac.compare_digest(wanted, h) for h in found.tokens):
-            return found
-        return None
+        name = self._index.owner(token)
+        return self.by_name[name] if name is not None else None
 
 
 def parse_departments(data: Any, source: str = "<memory>") -> Departments:

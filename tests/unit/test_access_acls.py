@@ -307,11 +307,14 @@ def test_the_http_ways_in_read_only_what_their_subscriber_may():
         grant("expired", "bussgeldstelle", "buergeramt.x.y", valid_until=dt.date(2020, 1, 1)),
     ]
     acls = desired_bindings(p, grants, today=TODAY, webhook_agreements=["pushed", "expired"])
-    reads = lambda who: {
-        b.name
-        for b in acls
-        if b.principal == who and b.operation == READ and b.resource_type == TOPIC
-    }  # noqa: E731
+
+    def reads(who):
+        return {
+            b.name
+            for b in acls
+            if b.principal == who and b.operation == READ and b.resource_type == TOPIC
+        }
+
     assert reads("hub-deliveries") == {"deliver.statistikstelle.buergeramt.resident.moved"}
     assert reads("hub-webhooks") == {
         "deliver.bussgeldstelle.buergeramt.resident.moved",

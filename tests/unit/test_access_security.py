@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.access.acls import desired_bindings
 from hub.access.catalog import load_access_catalog
 from hub.access.strimzi import kafka_users, render
 from hub.access.words import describe
@@ -274,9 +273,7 @@ def test_strimzi_kafka_users():
     docs = list(yaml.safe_load_all(render(users)))
     assert len(docs) == len(users)
     total = sum(len(a["operations"]) for u in users for a in u["spec"]["authorization"]["acls"])
-    assert total == len(
-        desired_bindings(access.principals, access.grants, access.feature_topics, today=TODAY)
-    )
+    assert total == len(access.bindings(TODAY))
 
 
 def test_the_committed_strimzi_manifests_match_the_catalog():
