@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -100,15 +99,16 @@ class Subscription:
         ``models``: how to find a delivery's generated model (None: records stay dicts)."""
         if not subscriber or not name:
             raise ValueError("a subscription needs a subscriber and a name")
-        settings = None
         if bootstrap_servers is None or registry_url is None:
             settings = get_settings()
+            bootstrap_servers = bootstrap_servers or settings.bootstrap_servers
+            registry_url = registry_url or settings.registry_url
         self.subscriber = subscriber
         self.name = name
         self.group = f"{subscriber}.{name}"  # the subscriber's ACLs allow groups "<subscriber>."
         self.agreements = list(agreements) if agreements is not None else None
-        self.bootstrap_servers = bootstrap_servers or settings.bootstrap_servers  # type: ignore[union-attr]
-        self.registry_url = (registry_url or settings.registry_url).rstrip("/")  # type: ignore[union-attr]
+        self.bootstrap_servers = bootstrap_servers
+        self.registry_url = registry_url.rstrip("/")
         if security is None:
             try:
                 security = KafkaSecurity.from_settings(principal=subscriber)
@@ -308,8 +308,7 @@ class Subscription:
         received: Counter[DeliverySchema] = Counter()
         try:
             while pending and len(batch) < size:
-                with _no_cyclic_gc():
-                    unknown = self._fill(batch, size, received)
+                unknown = self._fill(batch, size, received)
                 if unknown is None:
                     break
                 await self._learn(unknown)  # a schema id never seen: ask, then go on filling
@@ -566,24 +565,6 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         log.debug("subscription %s assigned %s", self._subscription.group, sorted(assigned))
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is decoded.
-
-    Decoding allocates dicts and models that form no cycles; with a batch of them alive, the
-    collector's repeated passes over it cost a fifth of the decoding (measured with
-    bench/subscribers_sdk.py). Reference counting still frees everything as usual.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _no_model(agreement_id: str | None, schema_fingerprint: str) -> None:
