@@ -41,7 +41,6 @@ for _module, _name, _attr in (
     ("producers.connectors.cli", "connect", "app"),
     ("consumers.features.cli", "features", "app"),
     ("producers.cli_simulate", "simulate", "app"),
-    ("producers.models.generate", "models", "app"),
 ):
     _mount_optional(_module, _name, _attr)
 
@@ -55,6 +54,28 @@ def main() -> None:
         typer.secho(f"hub: {error}", err=True, fg="red")
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
+
+
+def _models_app() -> None:
+    """``hub models events|deliveries``: typed models generated from the contracts."""
+    models = typer.Typer(help="Generate typed models from the contracts.", no_args_is_help=True)
+    for module, name, text in (
+        ("producers.models.generate", "events", "Publisher models, from the source schemas."),
+        (
+            "consumers.subscriber.models.generate",
+            "deliveries",
+            "Subscriber models, from the delivery schemas the agreements derive.",
+        ),
+    ):
+        try:
+            command = __import__(module, fromlist=["app"]).app.registered_commands[0].callback
+        except ModuleNotFoundError:
+            continue
+        models.command(name=name, help=text)(command)
+    app.add_typer(models, name="models")
+
+
+_models_app()
 
 
 def run() -> None:
