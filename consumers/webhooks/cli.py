@@ -10,16 +10,18 @@ hub webhooks secret                          # a fresh whsec_ signing secret
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import orjson
 import typer
 
+from consumers.webhooks.service import WebhookConfig, WebhookDispatcher, prepare_subscriptions
 from consumers.webhooks.settings import load_webhook_settings
 from consumers.webhooks.subscriptions import SubscriptionError
 from hub.settings import SettingsError, get_settings
@@ -34,9 +36,7 @@ CatalogOption = Annotated[
 ]
 
 
-def _config(catalog: Path | None = None, **overrides: object):  # -> WebhookConfig
-    from consumers.webhooks.service import WebhookConfig
-
+def _config(catalog: Path | None = None, **overrides: Any) -> WebhookConfig:
     settings = get_settings()
     try:
         webhooks = load_webhook_settings()
@@ -48,7 +48,7 @@ def _config(catalog: Path | None = None, **overrides: object):  # -> WebhookConf
     return WebhookConfig.from_settings(settings, webhooks, **overrides)
 
 
-def _fail(*lines: str, code: int = 2) -> None:
+def _fail(*lines: str, code: int = 2) -> NoReturn:
     for line in lines:
         typer.secho(f"hub webhooks: {line}", err=True, fg="red")
     raise typer.Exit(code)
@@ -67,7 +67,6 @@ def run(
 ) -> None:
     """Push until SIGTERM/SIGINT: requests in flight finish, progress is committed."""
     from consumers.webhooks.health import HealthServer
-    from consumers.webhooks.service import WebhookDispatcher, prepare_subscriptions
 
     config = _config(catalog, only=tuple(subscription or ()))
     try:
@@ -79,14 +78,15 @@ def run(
     dispatcher = WebhookDispatcher(config, prepared)
     port = load_webhook_settings().webhooks_metrics_port if metrics_port is None else metrics_port
     host = get_settings().metrics_host
-    if port:
-        server = HealthServer(host, port, dispatcher.health)
-        server.__enter__()
-        log.info("metrics", extra={"url": f"http://{host}:{server.port}/metrics"})
-    asyncio.run(serve(dispatcher))
+    with contextlib.ExitStack() as stack:
+        if port:
+            server = stack.enter_context(HealthServer(host, port, dispatcher.health))
+            log.info("metrics", extra={"url": f"http://{host}:{server.port}/metrics"})
+        asyncio.run(serve(dispatcher))
 
 
-async def serve(dispatcher) -> None:  # dispatcher: WebhookDispatcher
+async def serve(dispatcher: WebhookDispatcher) -> None:
+    """Run ``dispatcher`` with SIGTERM/SIGINT as its stop."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, dispatcher.stop)
@@ -97,8 +97,6 @@ async def serve(dispatcher) -> None:  # dispatcher: WebhookDispatcher
 @app.command()
 def check(catalog: CatalogOption = None) -> None:
     """Check every subscription: its shape, its agreements, that its secrets can be read."""
-    from consumers.webhooks.service import prepare_subscriptions
-
     config = _config(catalog)
     try:
         prepared = prepare_subscriptions(config)
@@ -106,7 +104,7 @@ def check(catalog: CatalogOption = None) -> None:
         _fail(*error.problems, code=1)
     for p in prepared:
         topics = ", ".join(p.topics) or "(no agreement in force today)"
-        typer.echo(f"{p.subscription.id}: {p.subscription.endpoint} <- {topics}")
+        typer.echo(f"{p.subscription.id}: {p.subscription.endpoint_for_logs} <- {topics}")
 
 
 def parse_since(text: str) -> dt.datetime:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,24 @@ class Schemas:
     def __init__(self, registry: AsyncRegistryClient, serde: AvroSerde | None = None) -> None:
         self._registry = registry
         self.serde = serde or AvroSerde()
+        self._fetching: dict[int, asyncio.Future] = {}
+
+    async def _learn(self, schema_id: int) -> None:
+        # One request per unknown id: a backlog of thousands of keys would otherwise ask the
+        # registry thousands of times at once for the same schema.
+        pending = self._fetching.get(schema_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._registry.schema_by_id(schema_id))
+            self._fetching[schema_id] = pending
+            pending.add_done_callback(lambda _: self._fetching.pop(schema_id, None))
+        try:
+            text = await asyncio.shield(pending)
+        except RegistryError as error:
+            if error.status == 0 or error.status >= 500:
+                raise
+            raise Undecodable(f"schema id {schema_id}: {error}") from None
+        if schema_id not in self.serde:
+            self.serde.add_schema(schema_id, text)
 
     async def decode(self, value: bytes | None) -> Any:
         """The record; Undecodable when it can never be decoded; RegistryError (status 0 or
@@ -73,12 +91,7 @@ class Schemas:
             raise Undecodable("not in Confluent wire format (magic byte 0 and schema id)")
         schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
         if schema_id not in self.serde:
-            try:
-                self.serde.add_schema(schema_id, await self._registry.schema_by_id(schema_id))
-            except RegistryError as error:
-                if error.status == 0 or error.status >= 500:
-                    raise
-                raise Undecodable(f"schema id {schema_id}: {error}") from None
+            await self._learn(schema_id)
         try:
             return self.serde.decode(value)
         except SerdeError as error:
@@ -160,7 +173,10 @@ class Dispatch:
         policy: Policy | None = None,
         rng: random.Random | None = None,
         on_gone: Callable[[Attempt], None] | None = None,
+        agreements: Mapping[str, str] | None = None,
     ) -> None:
+        """``agreements``: the agreement of each delivery topic (for records that do not name
+        theirs)."""
         self.subscription_id = subscription_id
         self._sender = sender
         self._schemas = schemas
@@ -170,6 +186,7 @@ class Dispatch:
         self.policy = policy or Policy()
         self._rng = rng or random.Random()
         self._on_gone = on_gone
+        self._agreements = agreements or {}
         self.ordering: Ordering[Delivery] = Ordering()
         self._tasks: set[asyncio.Task] = set()
         self._halt = asyncio.Event()
@@ -264,7 +281,10 @@ class Dispatch:
 
     async def _prepare(self, delivery: Delivery) -> tuple[str, dict[str, str], bytes]:
         headers = header_map(delivery.headers)
-        msg_id = delivery_id(headers, delivery.topic, delivery.partition, delivery.offset)
+        agreement = self._agreements.get(delivery.topic)
+        msg_id = delivery_id(
+            headers, delivery.topic, delivery.partition, delivery.offset, agreement
+        )
         while True:
             try:
                 record = await self._schemas.decode(delivery.value)
@@ -272,7 +292,7 @@ class Dispatch:
             except RegistryError as error:  # away for now: wait, do not give up
                 log.warning("registry unreachable, waiting", extra={"error": str(error)})
                 await self._pause(TRANSIENT_BACKOFF)
-        return msg_id, cloudevent_headers(headers, msg_id), json_body(record)
+        return msg_id, cloudevent_headers(headers, msg_id, agreement), json_body(record)
 
     async def _deliver_one(self, delivery: Delivery) -> None:
         try:

@@ -13,7 +13,8 @@ enum                                        its symbol, a string
 record, map / array                         object / array
 union                                       the plain value of the branch (no type wrapper)
 bytes, fixed                                base64 string (RFC 4648, with padding)
-decimal (bytes or fixed)                    string with the exact digits, e.g. ``"55.00"``
+decimal (bytes or fixed)                    string in plain notation with all the scale's
+                                            digits, e.g. ``"55.00"``, ``"0.0000001"``
 timestamp-millis / -micros                  ISO 8601 in UTC: ``"2026-11-02T10:30:00.123000Z"``
                                             (fraction only when not zero)
 local-timestamp-millis / -micros            ISO 8601 without offset
@@ -46,7 +47,7 @@ DELIVERY_HEADER = "ce_hubdelivery"
 def _default(value: Any) -> Any:
     """What orjson cannot write itself (it does datetime, date, time, UUID, enums)."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain notation: str() would write 1E-7
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(value).decode()
     raise TypeError(f"no JSON form for {type(value).__name__}")
@@ -95,14 +96,24 @@ def header_map(headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
     return {k: (v or b"").decode("utf-8", "replace") for k, v in headers}
 
 
-def delivery_id(headers: dict[str, str], topic: str, partition: int, offset: int) -> str:
+def delivery_id(
+    headers: dict[str, str], topic: str, partition: int, offset: int, agreement: str | None = None
+) -> str:
     """The idempotency key: the router's ``ce_hubdelivery``; for a record without one (not
-    written by the router) the record's own place, which is stable too."""
-    return headers.get(DELIVERY_HEADER) or f"{topic}/{partition}/{offset}"
+    written by the router) its own place in the delivery topic, in the form the pull API uses
+    too (``<agreement>/<delivery topic>/<partition>/<offset>``), which is stable as well."""
+    found = headers.get(DELIVERY_HEADER)
+    if found:
+        return found
+    place = f"{topic}/{partition}/{offset}"
+    return f"{agreement}/{place}" if agreement else place
 
 
-def cloudevent_headers(headers: dict[str, str], msg_id: str) -> dict[str, str]:
-    """The CloudEvents HTTP binary-mode headers of one delivery (without the signature)."""
+def cloudevent_headers(
+    headers: dict[str, str], msg_id: str, agreement: str | None = None
+) -> dict[str, str]:
+    """The CloudEvents HTTP binary-mode headers of one delivery (without the signature);
+    ``agreement``: the one the delivery topic belongs to, when the record does not say."""
     out = {"content-type": "application/json"}
     for name in _CE_HEADERS:
         value = headers.get(name)
@@ -110,7 +121,7 @@ def cloudevent_headers(headers: dict[str, str], msg_id: str) -> dict[str, str]:
             out["ce-" + name[3:]] = header_value(value)
     out.setdefault("ce-specversion", "1.0")
     out.setdefault("ce-id", header_value(msg_id))
-    agreement = headers.get(AGREEMENT_HEADER)
+    agreement = headers.get(AGREEMENT_HEADER) or agreement
     if agreement:
         out["ce-hubagreement"] = header_value(agreement)
     out["ce-hubdelivery"] = header_value(msg_id)

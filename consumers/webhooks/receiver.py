@@ -59,8 +59,10 @@ class Receiver:
         self.accepted: dict[str, Received] = {}
         self.rejected: list[str] = []  # why requests were refused
         self.requests = 0
+        self.answered_ok = 0  # 2xx replies, retries and duplicates included
         self.duplicates = 0  # acknowledged again (a retry after a lost answer, a replay)
         self._seen: dict[str, int] = {}
+        self._acked: set[str] = set()
         self._lock = threading.Lock()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -96,15 +98,19 @@ class Receiver:
             await asyncio.sleep(reply.delay)
         if 200 <= reply.status < 300:
             with self._lock:
-                if msg_id in self.accepted or (not self.keep and attempt > 1):
+                self.answered_ok += 1
+                if msg_id in self._acked:
                     self.duplicates += 1
-                elif self.keep:
-                    self.accepted[msg_id] = got
+                else:
+                    self._acked.add(msg_id)
+                    if self.keep:
+                        self.accepted[msg_id] = got
         await _answer(send, reply)
 
     @property
     def acknowledged(self) -> int:
-        return len(self.accepted)
+        """Distinct deliveries answered 2xx."""
+        return len(self._acked)
 
 
 async def _answer(send: Callable, reply: Reply) -> None:

@@ -146,6 +146,7 @@ async def replay_given_up(
         give_up,
         concurrency=subscription.concurrency,
         policy=config.policy(max_attempts=max_attempts, observe_latency=False),
+        agreements={r.topic: r.agreement for r in prepared.routes},
     )
     try:
         await start_client(consumer, config.security, config.bootstrap)

@@ -187,6 +187,7 @@ class Pusher:
             concurrency=self.subscription.concurrency,
             policy=config.policy(),
             on_gone=self._on_gone,
+            agreements={r.topic: r.agreement for r in prepared.routes},
         )
         self._sender = sender
         self._consumer: AIOKafkaConsumer | None = None
@@ -215,7 +216,7 @@ class Pusher:
             "webhook subscription started",
             extra={
                 "subscription": self.id,
-                "endpoint": self.subscription.endpoint,
+                "endpoint": self.subscription.endpoint_for_logs,
                 "topics": self.prepared.topics,
                 "signing_keys": len(self.prepared.keys),
             },
@@ -249,8 +250,12 @@ class Pusher:
                 )
                 # aiokafka returns nothing of partitions revoked meanwhile, and a partition
                 # assigned again starts at its committed offset: what the settle forgot.
-                if not self.dispatch.halted:
-                    assigned = consumer.assignment()
+                assigned = consumer.assignment()
+                if self.dispatch.halted:  # stopping: what came is not taken, and not skipped
+                    for tp, records in batch.items():
+                        if records and tp in assigned:
+                            consumer.seek(tp, records[0].offset)
+                else:
                     for tp, records in batch.items():
                         if tp in assigned:
                             for r in records:
@@ -328,7 +333,7 @@ class Pusher:
             "dispatcher restarted (nothing after the last acknowledged delivery is committed)",
             extra={
                 "subscription": self.id,
-                "endpoint": self.subscription.endpoint,
+                "endpoint": self.subscription.endpoint_for_logs,
                 "body": attempt.excerpt()[:200],
             },
         )
@@ -385,8 +390,22 @@ class WebhookDispatcher:
         )
 
     async def run(self) -> None:
-        """Until ``stop()`` (each subscription also ends on its own after a 410)."""
-        await asyncio.gather(*(p.run() for p in self.pushers))
+        """Until ``stop()`` (a subscription also ends on its own after a 410, the others go
+        on). A subscription that fails (e.g. its topic no longer readable) stops them all,
+        each committing what it finished, and the error is raised: a supervisor restarts the
+        process, which then says what is wrong at start."""
+        tasks = [asyncio.create_task(p.run(), name=f"webhooks-{p.id}") for p in self.pushers]
+        if not tasks:
+            return
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            self.stop()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                self.state = "failed"
+                raise result
 
     def stop(self) -> None:
         """Finish the requests in flight, commit, leave ``run`` (SIGTERM does this)."""

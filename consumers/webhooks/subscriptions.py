@@ -213,6 +213,12 @@ class Subscription(BaseModel):
         return str(self._file) if self._file is not None else f"<subscription {self.id}>"
 
     @property
+    def endpoint_for_logs(self) -> str:
+        """The endpoint without its query (a vendor may put a token there)."""
+        parts = urlsplit(self.endpoint)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+    @property
     def group(self) -> str:
         """Its consumer group under the service's prefix (hub-webhooks may use only those)."""
         return f"hub-webhooks.{self.id}"

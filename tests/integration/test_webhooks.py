@@ -422,13 +422,6 @@ async def test_sigkill_mid_stream_then_restart_leaves_no_gap(world):
     # before the kill, or in flight then. Nothing acknowledged earlier was sent twice.
     again = {g.id for g in receiver.received if g.attempt > 1}
     acknowledged_again = again & before.keys()
-    print(
-        "DEBUG",
-        len(again),
-        len(acknowledged_again),
-        sorted(round(killed - before[i].at, 2) for i in acknowledged_again),
-        len(before),
-    )
     assert all(before[i].at > killed - 1.0 for i in acknowledged_again), "committed ones resent"
     assert len(again) < 60
     # order per key held across the restart (first acknowledgements, in arrival order)
@@ -457,16 +450,16 @@ async def test_runs_as_hub_webhooks_under_the_catalogs_acls(
         assert set(receiver.accepted) == set(delivery_ids(messages))
         assert await committed(hooked) == messages[-1].offset() + 1
         # a group outside its prefix is refused: the ACLs, not convention, keep it in its lane
+        from aiokafka.errors import GroupAuthorizationFailedError
+
         consumer = AIOKafkaConsumer(
             hooked.topic,
             bootstrap_servers=kafka_bootstrap,
             group_id=f"{world.dept}-not-webhooks",
             **webhooks.aiokafka(),
         )
-        await consumer.start()
-        try:
-            with pytest.raises(Exception, match="(?i)authoriz"):
-                await consumer.getmany(timeout_ms=5000)
-                await consumer.getmany(timeout_ms=5000)
-        finally:
-            await consumer.stop()
+        with pytest.raises(GroupAuthorizationFailedError):
+            try:
+                await consumer.start()
+            finally:
+                await consumer.stop()

@@ -253,3 +253,50 @@ async def test_other_statuses_are_failures(status):
     with server:
         await run_all(dispatch(server.url, dlq), deliveries(["a"], 1))
     assert [g.attempt for g in receiver.received] == [1, 2, 3] and receiver.acknowledged == 1
+
+
+async def test_https_verifies_the_receivers_certificate(tmp_path):
+    import uvicorn
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        pkcs12,
+    )
+
+    from consumers.webhooks.http import RequestFailed, ssl_context
+    from consumers.webhooks.signing import signed_headers
+    from hub.broker.tls import make_certificates
+
+    files = make_certificates(tmp_path, ["127.0.0.1", "localhost"])
+    key, cert, _ = pkcs12.load_key_and_certificates(
+        files.keystore.read_bytes(), files.key_password_file.read_text().strip().encode()
+    )
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(Encoding.PEM))
+    receiver = Receiver(SECRET)
+    port = free_port()
+    config = uvicorn.Config(
+        receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+        ssl_keyfile=str(tmp_path / "key.pem"), ssl_certfile=str(tmp_path / "cert.pem"),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        body = b'{"a": 1}'
+        headers = signed_headers("id-1", body, [signing_key(SECRET)])
+        trusting = Endpoint(f"https://127.0.0.1:{port}/x", tls=ssl_context(files.ca))
+        answer = await trusting.post(headers, body, 5)
+        assert answer.status == 204 and receiver.acknowledged == 1
+        await trusting.aclose()
+        stranger = Endpoint(f"https://127.0.0.1:{port}/x")  # the system's CAs only
+        with pytest.raises(RequestFailed, match="TLS certificate not trusted") as info:
+            await stranger.post(headers, body, 5)
+        assert info.value.kind == "connection"
+    finally:
+        server.should_exit = True
+        await task

@@ -126,6 +126,7 @@ def _roundtrip(avro_type: Any, value: Any) -> Any:
     "avro_type, value, expected",
     [
         ({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}, Decimal("55.00"), "55.00"),
+        ({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 7}, Decimal("1E-7"), "0.0000001"),
         ({"type": "fixed", "name": "F", "size": 3}, b"abc", base64.b64encode(b"abc").decode()),
         ("bytes", b"\x00\x01\xfe", "AAH+"),
         ({"type": "string", "logicalType": "uuid"}, str(uuid.UUID(int=5)), str(uuid.UUID(int=5))),
@@ -198,8 +199,11 @@ def test_cloudevents_binary_mode_headers():
 
 
 def test_a_record_without_a_delivery_id_is_named_by_its_place():
+    # the form of the pull API's ids too: the same delivery has the same id either way
+    assert delivery_id({}, "deliver.x.y.z", 2, 40, "agr") == "agr/deliver.x.y.z/2/40"
     assert delivery_id({}, "deliver.x.y.z", 2, 40) == "deliver.x.y.z/2/40"
-    assert cloudevent_headers({}, "deliver.x.y.z/2/40")["ce-id"] == "deliver.x.y.z/2/40"
+    headers = cloudevent_headers({}, "agr/deliver.x.y.z/2/40", "agr")
+    assert headers["ce-id"] == "agr/deliver.x.y.z/2/40" and headers["ce-hubagreement"] == "agr"
 
 
 @pytest.mark.parametrize(

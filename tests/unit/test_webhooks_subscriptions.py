@@ -51,6 +51,12 @@ def test_the_sample_subscription_is_valid_and_resolves():
     assert len(sub.signing_keys({"HUB_WEBHOOK_SECRET_BUSSGELDSTELLE": secret})) == 1
 
 
+def test_the_endpoint_is_logged_without_its_query():
+    sub = parse_subscription({**GOOD, "endpoint": "https://v.hamm.local/in?token=s3cr3t"}, "f")
+    assert sub.endpoint_for_logs == "https://v.hamm.local/in?…"
+    assert parse_subscription(GOOD, "f").endpoint_for_logs == GOOD["endpoint"]
+
+
 def test_defaults_and_durations():
     sub = parse_subscription({**GOOD, "timeout": "500ms"}, "f.yaml")
     assert sub.timeout == 0.5
