@@ -1,25 +1,8 @@
 """Deliveries as structured-mode CloudEvents in a JSON batch, and the JSON Schema of each record
 (pure: no I/O).
 
-The delivered record is the ``data`` of its event, as plain JSON, the same rules the ingest
-gateway takes on the way in:
-
-| Avro type | JSON |
-|---|---|
-| null, boolean, string | null, true/false, string |
-| int, long | number (a long beyond ±2^53 loses precision in JavaScript) |
-| float, double | number; NaN and ±Infinity become null (JSON has no such numbers) |
-| enum | its symbol, a string |
-| record, map | object |
-| array | array |
-| bytes, fixed | base64 string (RFC 4648, with padding) |
-| date | ``"2026-11-25"`` |
-| time-millis, time-micros | ``"09:30:00"``, with ``.ffffff`` when the fraction is not zero |
-| timestamp-millis, timestamp-micros | RFC 3339 in UTC: ``"2026-11-25T08:30:00Z"``, ``.ffffff`` when the fraction is not zero |
-| local-timestamp-millis/-micros | the same without the ``Z`` (a wall-clock time) |
-| decimal | string of the number in plain notation, all its scale's digits: ``"12.50"`` |
-| uuid | string |
-| union | the value of the branch itself (``"x"`` or null), not Avro JSON's ``{"string": "x"}`` |
+The delivered record is the ``data`` of its event, in the hub's one JSON form
+(``hub/serde/json.py``, the table there and in consumers/deliveries/README.md).
 
 Event attributes: ``specversion``, ``id``, ``source``, ``type``, ``time`` come from the
 publisher's envelope (the ``ce_*`` headers the router passed through), ``hubagreement`` and
@@ -30,46 +13,23 @@ the entity id as the agreement transformed it; ``datacontenttype`` is ``applicat
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-import orjson
+from hub.serde.json import AGREEMENT_HEADER, DELIVERY_HEADER, ENVELOPE, delivery_id, dumps
 
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 DATA_CONTENT_TYPE = "application/json"
-AGREEMENT_HEADER = "ce_hubagreement"
-DELIVERY_HEADER = "ce_hubdelivery"
-# Kafka header → CloudEvents attribute, for the envelope the router passes through.
-ENVELOPE = {
-    "ce_specversion": "specversion",
-    "ce_id": "id",
-    "ce_source": "source",
-    "ce_type": "type",
-    "ce_time": "time",
-}
-_JSON_OPTIONS = orjson.OPT_UTC_Z
-
-
-def _default(value: Any) -> Any:
-    """What orjson cannot write by itself: decimals and bytes (see the table above)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")  # plain notation: str() would write 1E-7
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def dumps(value: Any) -> bytes:
-    """``value`` (decoded Avro data, events, batches) as JSON by the rules above."""
-    return orjson.dumps(value, default=_default, option=_JSON_OPTIONS)
-
-
-def delivery_id(agreement_id: str, topic: str, partition: int, offset: int) -> str:
-    """The id of a delivery without a ``ce_hubdelivery`` header (not written by the router):
-    its own place in the delivery topic, in the router's form."""
-    return f"{agreement_id}/{topic}/{partition}/{offset}"
+__all__ = [
+    "AGREEMENT_HEADER",
+    "BATCH_MEDIA_TYPE",
+    "DELIVERY_HEADER",
+    "batch",
+    "cloudevent",
+    "delivery_id",
+    "dumps",
+    "json_schema",
+]
 
 
 def cloudevent(
@@ -143,8 +103,9 @@ _PRIMITIVE: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},
     "int": {"type": "integer", "format": "int32"},
     "long": {"type": "integer", "format": "int64"},
-    "float": {"type": ["number", "null"], "format": "float"},
-    "double": {"type": ["number", "null"], "format": "double"},
+    # JSON has no NaN or infinity: the hub writes them as these strings (hub/serde/json.py)
+    "float": {"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
+    "double": {"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
     "string": {"type": "string"},
     "bytes": {"type": "string", "contentEncoding": "base64"},
 }

@@ -11,12 +11,8 @@ afterwards, so a clean stop would exit with -15).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Iterator
 
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -31,6 +27,7 @@ from hub.kafka import KafkaSecurity, check_login, registry_auth
 from hub.secret import load_master_secret
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
+from hub.web import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -74,36 +71,10 @@ def build_app(own: DeliveriesSettings | None = None) -> FastAPI:
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn with the signal handling left to ``_serve``."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def _serve(server: uvicorn.Server) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        # a second signal forces the exit, as with uvicorn's own handler
-        loop.add_signal_handler(sig, server.handle_exit, sig, None)
-    await server.serve()
-    if not server.started:
-        raise SystemExit(1)  # startup failed; uvicorn has said why
-    log.info("pull API stopped")
-
-
 def serve(host: str = "127.0.0.1", port: int = 8002) -> None:
     """Serve until SIGTERM or SIGINT; exit 0 after a graceful stop."""
     app = build_app()
     reader = app.state.puller.reader
     # A refused credential stops the command with one line naming the principal.
     asyncio.run(check_login(reader.bootstrap, reader.security))
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # keep the hub's structured logging
-        timeout_graceful_shutdown=30,
-    )
-    asyncio.run(_serve(_Server(config)))
+    serve_app(app, name="pull API", host=host, port=port)

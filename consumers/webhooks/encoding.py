@@ -1,86 +1,24 @@
-"""What a webhook request carries: the delivered record as JSON and the CloudEvents headers.
-
-The body is the record fastavro decodes from the delivery (the agreement's derived schema), in
-JSON as follows; consumers/webhooks/README.md is the subscribers' copy of this table:
-
-==========================================  ==================================================
-Avro type                                   JSON
-==========================================  ==================================================
-null, boolean, int, long, string            null, true/false, number, number, string
-float, double                               number; NaN and ±Infinity as the strings
-                                            ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
-enum                                        its symbol, a string
-record, map / array                         object / array
-union                                       the plain value of the branch (no type wrapper)
-bytes, fixed                                base64 string (RFC 4648, with padding)
-decimal (bytes or fixed)                    string in plain notation with all the scale's
-                                            digits, e.g. ``"55.00"``, ``"0.0000001"``
-timestamp-millis / -micros                  ISO 8601 in UTC: ``"2026-11-02T10:30:00.123000Z"``
-                                            (fraction only when not zero)
-local-timestamp-millis / -micros            ISO 8601 without offset
-date                                        ``"2026-11-02"``
-time-millis / -micros                       ``"10:30:00.250000"``
-uuid                                        ``"8c9b…"`` (canonical form)
-==========================================  ==================================================
-
-Numbers stay numbers (a long above 2^53 loses precision in JavaScript; no hub schema has one).
-"""
+"""What a webhook request carries: the delivered record as JSON (the hub's one JSON form,
+``hub/serde/json.py``; consumers/webhooks/README.md is the subscribers' copy of its table) and
+the CloudEvents headers in HTTP binary mode."""
 
 from __future__ import annotations
 
-import base64
-import math
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import orjson
+from hub.serde.json import AGREEMENT_HEADER, DELIVERY_HEADER, ENVELOPE, dumps
+from hub.serde.json import delivery_id as hub_delivery_id
 
-_OPTIONS = orjson.OPT_UTC_Z
 # CloudEvents context attributes that pass from the delivery's Kafka headers to HTTP headers.
-_CE_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time")
-AGREEMENT_HEADER = "ce_hubagreement"
-DELIVERY_HEADER = "ce_hubdelivery"
-
-
-def _default(value: Any) -> Any:
-    """What orjson cannot write itself (it does datetime, date, time, UUID, enums)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")  # plain notation: str() would write 1E-7
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"no JSON form for {type(value).__name__}")
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with non-finite floats as strings (JSON has no NaN; orjson would write null)."""
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nonfinite(v) for v in value)
-    return False
+_CE_HEADERS = tuple(ENVELOPE)
+__all__ = ["AGREEMENT_HEADER", "DELIVERY_HEADER", "cloudevent_headers", "json_body"]
 
 
 def json_body(record: Any) -> bytes:
-    """The request body for a decoded delivery (see the table above)."""
-    if _has_nonfinite(record):  # rare: only then is the record copied
-        record = _finite(record)
-    return orjson.dumps(record, default=_default, option=_OPTIONS)
+    """The request body for a decoded delivery."""
+    return dumps(record)
 
 
 def header_value(value: str) -> str:
@@ -105,8 +43,9 @@ def delivery_id(
     found = headers.get(DELIVERY_HEADER)
     if found:
         return found
-    place = f"{topic}/{partition}/{offset}"
-    return f"{agreement}/{place}" if agreement else place
+    if agreement:
+        return hub_delivery_id(agreement, topic, partition, offset)
+    return f"{topic}/{partition}/{offset}"
 
 
 def cloudevent_headers(

@@ -9,17 +9,14 @@ own (uvicorn's would re-raise the signal afterwards, so a clean stop would exit 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Iterator
 
-import uvicorn
 from prometheus_client import REGISTRY
 
 from hub.kafka import check_login, registry_auth
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
+from hub.web import serve_app
 from producers.gateway.app import create_app
 from producers.gateway.departments import load_departments
 from producers.gateway.metrics import GatewayMetrics
@@ -55,36 +52,10 @@ def build_app() -> object:
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn with the signal handling left to ``_serve``."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def _serve(server: uvicorn.Server) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        # a second signal forces the exit, as with uvicorn's own handler
-        loop.add_signal_handler(sig, server.handle_exit, sig, None)
-    await server.serve()
-    if not server.started:
-        raise SystemExit(1)  # startup failed; uvicorn has said why
-    log.info("gateway stopped")
-
-
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve until SIGTERM or SIGINT; exit 0 after a graceful stop."""
     app = build_app()
     publisher = app.state.publisher
     # A refused credential stops the command with one line naming the principal.
     asyncio.run(check_login(publisher.bootstrap_servers, publisher.security))
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # keep the hub's structured logging
-        timeout_graceful_shutdown=30,
-    )
-    asyncio.run(_serve(_Server(config)))
+    serve_app(app, name="gateway", host=host, port=port)
