@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 broker-start: install
 	$(BIN)/hub broker start
