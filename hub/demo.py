@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -42,6 +44,8 @@ from hub.settings import Settings, get_settings
 console = Console()
 FEATURES_METRICS_PORT = 9104
 GATEWAY_PORT = 8000
+WEBHOOK_RECEIVER_PORT = 8010
+log = logging.getLogger("hub.demo")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,16 @@ async def _registry_answers(url: str) -> bool:
             return (await client.get(f"{url}/healthz")).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _any_port(host: str) -> int:
+    """A port the system has free right now (0: none)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, 0))
+        except OSError:
+            return 0
+        return s.getsockname()[1]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -202,6 +216,9 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         # -- gateway -----------------------------------------------------------------------
         gateway_url, token = await _start_gateway(settings, stack)
 
+        # -- receiving: a vendor system by signed webhooks, a statistics office by the SDK ------
+        receiving = await _start_receiving(settings, stack)
+
         console.print(
             Panel.fit(
                 f"metrics        {metrics_url}\n"
@@ -233,19 +250,25 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         subscribers = {r.agreement_id: r.compiled.agreement.subscriber for r in table.routes}
         simulated = options.time_scale != 1.0
         with Live(
-            _view(stats, subscribers, {}, simulated), console=console, refresh_per_second=2
+            _view(stats, subscribers, {}, simulated, receiving),
+            console=console,
+            refresh_per_second=2,
         ) as live:
             while not simulation.done():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(simulation), timeout=1.0)
-                live.update(_view(stats, subscribers, await _feature_counts(features), simulated))
+                live.update(
+                    _view(stats, subscribers, await _feature_counts(features), simulated, receiving)
+                )
             # Let the router catch up with what was published (a few seconds at most).
             deadline = time.monotonic() + 20
             while _counter_total("hub_router_events_total") < stats.acknowledged:
                 if time.monotonic() > deadline or stop.is_set():
                     break
                 await asyncio.sleep(0.5)
-                live.update(_view(stats, subscribers, await _feature_counts(features), simulated))
+                live.update(
+                    _view(stats, subscribers, await _feature_counts(features), simulated, receiving)
+                )
         await simulation
         if not stop.is_set():
             records = await read_audit(bootstrap, settings.registry_url, settings.audit_topic)
@@ -386,7 +409,11 @@ async def _feature_counts(features: object | None) -> dict[str, float]:
 
 
 def _view(
-    stats: object, subscribers: dict[str, str], features: dict[str, float], simulated: bool
+    stats: object,
+    subscribers: dict[str, str],
+    features: dict[str, float],
+    simulated: bool,
+    receiving: Receiving | None = None,
 ) -> Group:
     published = Table(title="published by department", expand=True)
     published.add_column("department")
@@ -427,9 +454,94 @@ def _view(
     ):
         if name in features:
             health.add_row(label, str(int(features[name])))
+    if receiving is not None:
+        for label, value in receiving.rows():
+            health.add_row(label, value)
     grid = Table.grid(expand=True)
     grid.add_row(published, delivered, health)
     return Group(grid)
+
+
+@dataclass
+class Receiving:
+    """What the demo's receivers got: the Bußgeldstelle's vendor system by signed webhook
+    (a local receiver that checks every signature), the Statistikstelle by the SDK."""
+
+    receiver: Any = None
+    sdk_read: int = 0
+    sdk_error: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = []
+        if self.receiver is not None:
+            rows.append(("webhooks acknowledged (bussgeldstelle)", str(self.receiver.acknowledged)))
+            rows.append(("webhook signatures refused", str(len(self.receiver.rejected))))
+        rows.append(("read by the SDK (statistikstelle)", self.sdk_error or str(self.sdk_read)))
+        return rows
+
+
+async def _start_receiving(settings: Settings, stack: contextlib.AsyncExitStack) -> Receiving:
+    """A webhook subscription to a local receiver, and an SDK reader, each as its principal."""
+    from consumers.subscriber import Subscription
+    from consumers.webhooks.receiver import Receiver, ReceiverThread
+    from consumers.webhooks.service import WebhookConfig, WebhookDispatcher
+    from consumers.webhooks.signing import generate_secret
+    from hub.kafka import KafkaSecurity
+
+    receiving = Receiving()
+    host = "127.0.0.1"
+    port = WEBHOOK_RECEIVER_PORT if _port_free(host, WEBHOOK_RECEIVER_PORT) else _any_port(host)
+    if port:
+        secret = generate_secret()  # lives only as long as the demo
+        receiver = Receiver(secret, keep=False)
+        stack.enter_context(ReceiverThread(receiver, port))
+        folder = Path(settings.broker_dir).parent / "demo-subscriptions"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "bussgeldstelle-demo.yaml").write_text(
+            "id: bussgeldstelle-demo\n"
+            "subscriber: bussgeldstelle\n"
+            "agreements: [bussgeldstelle-parking-violation]\n"
+            f"endpoint: http://{host}:{port}/hub/events\n"
+            "secret: env:HUB_DEMO_WEBHOOK_SECRET\n"
+        )
+        config = WebhookConfig(
+            bootstrap=settings.bootstrap_servers,
+            registry_url=settings.registry_url,
+            subscriptions_dir=folder,
+            agreements_dir=settings.catalog_dir / "agreements",
+            environ={"HUB_DEMO_WEBHOOK_SECRET": secret},
+            security=KafkaSecurity.from_settings(settings, principal="hub-webhooks"),
+        )
+        dispatcher = WebhookDispatcher(config)
+        await stack.enter_async_context(dispatcher)
+        pushing = asyncio.create_task(dispatcher.run(), name="webhooks")
+        stack.push_async_callback(_finish, dispatcher.stop, pushing)
+        receiving.receiver = receiver
+        _say("webhooks", f"signed pushes to a local receiver at http://{host}:{port}/hub/events")
+    else:
+        _say("webhooks", "[yellow]no free port: no webhook receiver in this demo[/]")
+
+    async def read() -> None:
+        try:
+            async with Subscription("statistikstelle", name="demo") as subscription:
+                async for _delivery in subscription:
+                    receiving.sdk_read += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the demo goes on; the view says why
+            receiving.sdk_error = f"stopped: {type(error).__name__}"
+            log.warning("demo SDK reader stopped", extra={"error": str(error)})
+
+    reading = asyncio.create_task(read(), name="sdk-reader")
+
+    async def stop_reading() -> None:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+
+    stack.push_async_callback(stop_reading)
+    _say("sdk", "the Statistikstelle reads its deliveries with the subscriber SDK")
+    return receiving
 
 
 def demo_command(
