@@ -475,6 +475,11 @@ class Receiving:
         rows = []
         if self.receiver is not None:
             rows.append(("webhooks acknowledged (bussgeldstelle)", str(self.receiver.acknowledged)))
+            attempts = _counter_total("hub_webhooks_attempts_total")
+            acknowledged = _counter_total("hub_webhooks_acknowledged_total")
+            given_up = _counter_total("hub_webhooks_given_up_total")
+            rows.append(("webhook retries", str(max(0, int(attempts - acknowledged - given_up)))))
+            rows.append(("webhooks given up (DLQ)", str(int(given_up))))
             rows.append(("webhook signatures refused", str(len(self.receiver.rejected))))
         rows.append(("read by the SDK (statistikstelle)", self.sdk_error or str(self.sdk_read)))
         return rows
