@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -27,7 +26,6 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -44,6 +42,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 )
 
 import fastavro  # noqa: E402
+from _registry import registry  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from consumers.subscriber import Subscription  # noqa: E402
@@ -63,18 +62,6 @@ SECRET = b"bench-master-secret-0123456789abcdef"
 DEFAULT_AGREEMENT = "ordnungsamt-resident-moved"
 TRANSACTION = 1000  # records a transaction, as the router's batches
 TARGET = 20_000
-
-
-@contextlib.contextmanager
-def registry(bootstrap: str) -> Iterator[str]:
-    url = os.environ.get("HUB_REGISTRY_URL")
-    if url:
-        yield url
-        return
-    from hub.registry.server import RegistryThread
-
-    with RegistryThread(bootstrap, topic=f"_schemas-bench-{uuid.uuid4().hex[:8]}") as server:
-        yield server.url
 
 
 @dataclass(frozen=True)

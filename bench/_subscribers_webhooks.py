@@ -42,6 +42,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 )
 
 import httpx
+from _registry import registry
 from aiokafka import AIOKafkaProducer
 
 from consumers.webhooks.service import WebhookConfig, WebhookDispatcher
@@ -138,16 +139,6 @@ def receiver_process(port: int, secret: str) -> Iterator[str]:
 
 
 # -- deliveries ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def registry(bootstrap: str) -> Iterator[str]:
-    url = os.environ.get("HUB_REGISTRY_URL")
-    if url:
-        yield url
-        return
-    from hub.registry.server import RegistryThread
-
-    with RegistryThread(bootstrap, topic=f"_schemas-bench-{uuid.uuid4().hex[:8]}") as server:
-        yield server.url
 
 
 class Deliveries:

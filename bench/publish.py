@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import time
 import uuid
-from collections.abc import Iterator
 
 # Benchmarks run as the local super user (hub-admin, .hub/credentials): authenticated, no ACL setup.
 os.environ.setdefault("HUB_KAFKA_USERNAME", "hub-admin")
@@ -28,6 +26,8 @@ os.environ.setdefault("HUB_ROUTER_APPLY_ACCESS", "false")
 os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
     os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
 )
+
+from _registry import registry
 
 from hub.registry.publish import publish_catalog
 from hub.schemas.catalog import default_schemas_dir, load_catalog
@@ -39,18 +39,6 @@ from producers.sdk.encoding import TopicSchema, encode_event
 from producers.simulators import generate
 
 DEFAULT_TOPIC = "ordnungsamt.noise-complaint.filed"
-
-
-@contextlib.contextmanager
-def registry(bootstrap: str) -> Iterator[str]:
-    url = os.environ.get("HUB_REGISTRY_URL")
-    if url:
-        yield url
-        return
-    from hub.registry.server import RegistryThread
-
-    with RegistryThread(bootstrap, topic=f"_schemas-bench-{uuid.uuid4().hex[:8]}") as server:
-        yield server.url
 
 
 def records(topic: str, count: int, seed: int = 42) -> list[dict]:

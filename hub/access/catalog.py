@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,13 +68,10 @@ def _agreements(directory: Path, principals: Principals) -> tuple[list[Grant], l
     return grants, problems
 
 
-def _feature_topics(directory: Path, grants: list[Grant]) -> tuple[list[str], list[str]]:
-    """The delivery topics the feature views read (``agreement: <id>`` or ``source: <topic>``)."""
-    by_id = {g.agreement_id: g.delivery_topic for g in grants}
-    topics: list[str] = []
-    problems: list[str] = []
+def _yaml_files(directory: Path, problems: list[str]) -> Iterator[tuple[Path, dict]]:
+    """Each YAML file of ``directory`` that is a mapping; what is not goes to ``problems``."""
     if not directory.is_dir():
-        return topics, problems
+        return
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -83,6 +81,15 @@ def _feature_topics(directory: Path, grants: list[Grant]) -> tuple[list[str], li
         if not isinstance(data, dict):
             problems.append(f"{path}: expected a mapping")
             continue
+        yield path, data
+
+
+def _feature_topics(directory: Path, grants: list[Grant]) -> tuple[list[str], list[str]]:
+    """The delivery topics the feature views read (``agreement: <id>`` or ``source: <topic>``)."""
+    by_id = {g.agreement_id: g.delivery_topic for g in grants}
+    topics: list[str] = []
+    problems: list[str] = []
+    for path, data in _yaml_files(directory, problems):
         if isinstance(data.get("source"), str):
             topics.append(data["source"])
         elif data.get("agreement") in by_id:
@@ -100,15 +107,8 @@ def _webhook_agreements(directory: Path, grants: list[Grant]) -> tuple[list[str]
     by_id = {g.agreement_id: g for g in grants}
     found: list[str] = []
     problems: list[str] = []
-    if not directory.is_dir():
-        return found, problems
-    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            problems.append(f"{path}: cannot read: {exc}")
-            continue
-        names = data.get("agreements") if isinstance(data, dict) else None
+    for path, data in _yaml_files(directory, problems):
+        names = data.get("agreements")
         if not isinstance(names, list):
             problems.append(f"{path}: agreements: expected a list of agreement ids")
             continue
