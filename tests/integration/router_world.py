@@ -37,7 +37,8 @@ SECRET = b"test-master-secret-0123456789abcdef"
 CANARY = {
     "resident_id": "CANARY-ID-4711",
     "street": "Kanarienvogelweg",
-    "house_number": "99z",
+    # Not a substring a base64 pseudonym could happen to contain: "½" and a space are no base64.
+    "house_number": "99 ½",
     "old_street": "Altkanarienstrasse",
     "phone": "+49-2381-CANARY",
 }
