@@ -390,19 +390,27 @@ def main(
     ] = False,
 ) -> None:
     """Write (or with --check, verify) the generated model modules."""
-    files = generate(schemas_dir)
+    write_or_check(
+        generate(schemas_dir), out_dir, check, "models", "python -m producers.models.generate"
+    )
+
+
+def write_or_check(
+    files: dict[str, str], out_dir: Path, check: bool, what: str, command: str
+) -> None:
+    """Write the stale generated files, or with ``check`` name them and exit 1 if any."""
     stale = stale_files(files, out_dir)
     if check:
         for name in stale:
-            typer.echo(f"{out_dir / name}: stale, run python -m producers.models.generate")
+            typer.echo(f"{out_dir / name}: stale, run {command}")
         if not stale:
-            typer.echo("models are up to date")
+            typer.echo(f"{what} are up to date")
         raise typer.Exit(1 if stale else 0)
     for name in stale:
         (out_dir / name).write_text(files[name], encoding="utf-8")
         typer.echo(f"wrote {out_dir / name}")
     if not stale:
-        typer.echo("models are up to date")
+        typer.echo(f"{what} are up to date")
 
 
 if __name__ == "__main__":

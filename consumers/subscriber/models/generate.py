@@ -36,6 +36,7 @@ from producers.models.generate import (
     class_name,
     literal,
     stale_files,
+    write_or_check,
 )
 
 OUT_DIR = Path(__file__).resolve().parent
@@ -266,21 +267,13 @@ def main(
     ] = False,
 ) -> None:
     """Write (or with --check, verify) the generated delivery model modules."""
-    files = generate(agreements_dir, schemas_dir)
-    stale = stale_files(files, out_dir)
-    if check:
-        for name in stale:
-            typer.echo(
-                f"{out_dir / name}: stale, run python -m consumers.subscriber.models.generate"
-            )
-        if not stale:
-            typer.echo("delivery models are up to date")
-        raise typer.Exit(1 if stale else 0)
-    for name in stale:
-        (out_dir / name).write_text(files[name], encoding="utf-8")
-        typer.echo(f"wrote {out_dir / name}")
-    if not stale:
-        typer.echo("delivery models are up to date")
+    write_or_check(
+        generate(agreements_dir, schemas_dir),
+        out_dir,
+        check,
+        "delivery models",
+        "python -m consumers.subscriber.models.generate",
+    )
 
 
 if __name__ == "__main__":
