@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import orjson
@@ -216,11 +217,14 @@ class BrokerAccess:
             self._wait(self._admin.alter_user_scram_credentials(deletions), "delete the user")
 
     def create_acls(self, bindings: Iterable[Binding]) -> None:
+        bindings = list(bindings)
         acls = [to_acl(b) for b in bindings]
         if acls:
             self._wait(self._admin.create_acls(acls, request_timeout=TIMEOUT), "create the ACL")
+            self._settle(present={b.key for b in bindings})
 
     def delete_acls(self, bindings: Iterable[Binding]) -> None:
+        bindings = list(bindings)
         # An exact filter per binding: deletes that ACL and nothing else.
         filters = [
             AclBindingFilter(
@@ -236,6 +240,27 @@ class BrokerAccess:
         ]
         if filters:
             self._wait(self._admin.delete_acls(filters, request_timeout=TIMEOUT), "delete the ACL")
+            self._settle(absent={b.key for b in bindings})
+
+    def _settle(
+        self, present: AbstractSet[str] = frozenset(), absent: AbstractSet[str] = frozenset()
+    ) -> None:
+        """Wait until the broker's authorizer shows what the controller committed.
+
+        KRaft brokers apply ACL changes from the metadata log asynchronously, so a listing
+        right after CreateAcls may not show them yet; reading our own writes keeps
+        ``apply`` followed by ``show`` (or ``plan``) consistent."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            keys = {b.key for b in self.bindings()}
+            if present <= keys and not (absent & keys):
+                return
+            if time.monotonic() > deadline:
+                missing = sorted(present - keys) + sorted(absent & keys)
+                raise AccessError(
+                    f"the broker did not show the ACL change within {TIMEOUT} s: {missing[:3]}"
+                )
+            time.sleep(0.1)
 
     @staticmethod
     def _wait(futures: dict, what: str) -> None:
