@@ -30,14 +30,14 @@ HUB_TOPIC_WRITERS = {"hub.audit": ROUTER, "hub.dlq": ROUTER}
 
 
 class Action(StrEnum):
-    OPEN = "open"  # /metrics, /healthz: no credential needed (Prometheus, probes)
+    OPEN = "open"  # /metrics, /healthz, /openapi.json: no credential needed (Prometheus, probes)
     READ = "read"
     REGISTER = "register"
     DELETE = "delete"
     CONFIG = "config"
 
 
-OPEN_ROUTES = frozenset({"/metrics", "/healthz"})
+OPEN_ROUTES = frozenset({"/metrics", "/healthz", "/openapi.json"})
 _WRITES = {
     ("POST", "/subjects/{subject}/versions"): Action.REGISTER,
     ("DELETE", "/subjects/{subject}"): Action.DELETE,

@@ -1,8 +1,12 @@
 """HTTP layer: Confluent Schema Registry's REST API over a ``Registry``.
 
-Handlers take the raw request and answer orjson bytes with Confluent's content type; no pydantic
-models on the hot path (lookups must be cheap). Errors answer
-``{"error_code": ..., "message": ...}`` with Confluent's status codes.
+Handlers take the raw request and answer orjson bytes; no pydantic models on the hot path
+(lookups must be cheap). Errors answer ``{"error_code": ..., "message": ...}`` with Confluent's
+status codes. Content types are negotiated as Confluent does (``media``): 406 for an Accept the
+registry cannot answer, 415 for a body it does not read.
+
+Subjects may hold any character but control characters, ``/`` included: routing works on the
+encoded path (``/subjects/a%2Fb/versions`` is the subject ``a/b``), as in Confluent.
 
 With an ``Authenticator`` every route but ``/metrics`` and ``/healthz`` asks for HTTP Basic
 credentials (401 without) and is authorized by ``access.authorize`` (403); the check is part of
@@ -14,9 +18,11 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from prometheus_client import (
@@ -26,25 +32,120 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hub.access.principals import Principals
-from hub.registry import errors
+from hub.registry import errors, media
 from hub.registry.access import Action, action_of, authorize
 from hub.registry.auth import Authenticator, IdentityProviderUnavailable, parse_basic
 from hub.registry.errors import ContractViolation, RegistryError
-from hub.registry.service import Registry, version_body
+from hub.registry.openapi import openapi_document
+from hub.registry.service import Registry, schema_body, valid_subject, version_body
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+CONTENT_TYPE = media.V1
 log = logging.getLogger(__name__)
+_STATUS_REASONS = {404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable"}
+_STATUS_REASONS[415] = "Unsupported Media Type"
+
+
+class _SubjectConvertor(Convertor):
+    """A path segment as the client encoded it: ``_EncodedPaths`` keeps ``%2F`` and ``%25``
+    escaped inside a segment, so a subject with a slash stays one segment."""
+
+    regex = "[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value.replace("%2F", "/").replace("%25", "%")
+
+    def to_string(self, value: str) -> str:
+        return value.replace("%", "%25").replace("/", "%2F")
+
+
+register_url_convertor("segment", _SubjectConvertor())
+
+
+def _escape_segment(segment: str) -> str:
+    return unquote(segment).replace("%", "%25").replace("/", "%2F")
+
+
+class _EncodedPaths:
+    """ASGI middleware: route on the encoded path. The server decodes ``%2F`` to ``/`` before
+    routing, which would split a subject ``a/b`` into two segments; rebuilt from ``raw_path``,
+    each segment is decoded on its own (``segment`` convertor)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and b"%" in raw:
+            path = raw.split(b"?", 1)[0].decode("latin-1")
+            scope = {**scope, "path": "/".join(map(_escape_segment, path.split("/")))}
+        await self.app(scope, receive, send)
+
+
+def _methods_of(app: FastAPI, scope: dict) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=CONTENT_TYPE)
 
 
+def _error(exc: RegistryError, media_type: str = CONTENT_TYPE) -> Response:
+    body = orjson.dumps({"error_code": exc.error_code, "message": exc.message})
+    response = Response(body, status_code=exc.status, media_type=media_type)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
 def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "false").lower() == "true"
+    values = request.query_params.getlist(name)
+    if not values:
+        return False
+    if len(values) > 1:
+        raise RegistryError(400, 400, f"query parameter {name} is given more than once")
+    lowered = values[0].lower()
+    if lowered not in ("true", "false"):
+        raise RegistryError(400, 400, f"query parameter {name} must be true or false")
+    return lowered == "true"
+
+
+def _int(
+    request: Request, name: str, default: int, minimum: int = -(2**31), maximum: int = 2**31 - 1
+) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise RegistryError(400, 400, f"query parameter {name} must be an integer") from None
+    if not minimum <= number <= maximum:
+        raise RegistryError(
+            400, 400, f"query parameter {name} must be between {minimum} and {maximum}"
+        )
+    return number
+
+
+def _check_subject(subject: str) -> None:
+    if not valid_subject(subject):
+        raise errors.invalid_subject(subject)
+
+
+def _schema_id(text: str) -> int:
+    """A schema id path parameter; not an integer is 404, as Jersey answers it."""
+    try:
+        return int(text)
+    except ValueError:
+        raise errors.http_error(404, "Not Found") from None
 
 
 async def _body(request: Request) -> Any:
@@ -119,7 +220,7 @@ class _Observe:
             await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
+            endpoint = getattr(route, "path_format", None) or "unmatched"
             self.metrics.count(endpoint, scope["method"], status)
             if status >= 500:
                 log.warning(
@@ -197,13 +298,33 @@ def _guarded_route(guard: Guard) -> type[APIRoute]:
         def get_route_handler(self) -> Any:
             handler = super().get_route_handler()
             (method,) = self.methods  # one method a route: see the decorators below
-            action = action_of(method, self.path)
+            action = action_of(method, self.path_format)
             if action is Action.OPEN:
                 return handler
+            reads_body = method in ("POST", "PUT")
 
             async def guarded(request: Request) -> Response:
-                await guard.check(request, action)
-                return await handler(request)
+                chosen = media.choose_response_type(request.headers.get("accept"))
+                if chosen is None:
+                    return _error(errors.http_error(406, "Not Acceptable"))
+                try:
+                    if reads_body and not media.acceptable_body(
+                        request.headers.get("content-type")
+                    ):
+                        raise errors.http_error(415, "Unsupported Media Type")
+                    subject = request.path_params.get("subject")
+                    if subject is not None and not valid_subject(subject):
+                        # No such subject can exist: writing one is 42208, reading it 40401.
+                        if reads_body and action is not Action.READ:
+                            raise errors.invalid_subject(subject)
+                        raise errors.subject_not_found(subject)
+                    await guard.check(request, action)
+                    response = await handler(request)
+                except RegistryError as exc:
+                    return _error(exc, chosen)
+                if response.media_type == CONTENT_TYPE and chosen != CONTENT_TYPE:
+                    response.headers["content-type"] = chosen
+                return response
 
             return guarded
 
@@ -218,7 +339,9 @@ def create_app(
 ) -> FastAPI:
     """The REST API of ``registry`` as an ASGI app; with ``authenticator``, only for
     authenticated principals, each allowed what ``principals`` implies."""
-    app = FastAPI(title="Datendrehscheibe schema registry", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Datendrehscheibe schema registry", docs_url=None, redoc_url=None, openapi_url=None
+    )
     metrics = Metrics(registry)
     guard = Guard(authenticator, principals or Principals({}, {}), metrics)
     app.router.route_class = _guarded_route(guard)
@@ -226,17 +349,25 @@ def create_app(
     app.state.metrics = metrics
     app.state.guard = guard
     app.add_middleware(_Observe, metrics=metrics)
+    app.add_middleware(_EncodedPaths)
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, exc: RegistryError) -> Response:
-        response = _json({"error_code": exc.error_code, "message": exc.message}, exc.status)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
+        return _error(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        return _json({"error_code": exc.status_code, "message": str(exc.detail)}, exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        reason = _STATUS_REASONS.get(exc.status_code, str(exc.detail))
+        message = f"HTTP {exc.status_code} {reason}"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Each route holds one method: list every method any route of this path has.
+            headers["Allow"] = ", ".join(_methods_of(app, request.scope))
+        return _error(RegistryError(exc.status_code, exc.status_code, message, headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        return _error(RegistryError(422, 422, f"Unprocessable request: {exc.errors()}"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -246,7 +377,7 @@ def create_app(
         )
 
     # Routes are matched in order: the hot paths of producers and consumers come first.
-    @app.post("/subjects/{subject}")
+    @app.post("/subjects/{subject:segment}")
     async def lookup(subject: str, request: Request) -> Response:
         held = registry.lookup(subject, await _body(request), deleted=_flag(request, "deleted"))
         return _json(version_body(held))
@@ -254,24 +385,38 @@ def create_app(
     # --- schemas by id ---
 
     @app.get("/schemas/ids/{schema_id}")
-    async def schema_by_id(schema_id: int) -> Response:
-        held = registry.schema(schema_id)
-        body: dict[str, Any] = {"schema": held.schema}
-        if held.schema_type != "AVRO":
-            body["schemaType"] = held.schema_type
+    async def schema_by_id(schema_id: str, request: Request) -> Response:
+        body = schema_body(registry.schema(_schema_id(schema_id)))
+        if _flag(request, "fetchMaxId"):
+            body["maxId"] = registry.state.max_id
         return _json(body)
 
     @app.get("/schemas/ids/{schema_id}/schema")
-    async def schema_text_by_id(schema_id: int) -> Response:
-        return Response(registry.schema(schema_id).schema, media_type=CONTENT_TYPE)
+    async def schema_text_by_id(schema_id: str) -> Response:
+        return Response(registry.schema(_schema_id(schema_id)).schema, media_type=CONTENT_TYPE)
 
     @app.get("/schemas/ids/{schema_id}/subjects")
-    async def schema_subjects(schema_id: int, request: Request) -> Response:
-        return _json(registry.schema_subjects(schema_id, deleted=_flag(request, "deleted")))
+    async def schema_subjects(schema_id: str, request: Request) -> Response:
+        found = registry.schema_subjects(_schema_id(schema_id), deleted=_flag(request, "deleted"))
+        only = request.query_params.get("subject")
+        return _json([s for s in found if only is None or s == only])
 
     @app.get("/schemas/ids/{schema_id}/versions")
-    async def schema_versions(schema_id: int, request: Request) -> Response:
-        return _json(registry.schema_versions(schema_id, deleted=_flag(request, "deleted")))
+    async def schema_versions(schema_id: str, request: Request) -> Response:
+        found = registry.schema_versions(_schema_id(schema_id), deleted=_flag(request, "deleted"))
+        only = request.query_params.get("subject")
+        return _json([v for v in found if only is None or v["subject"] == only])
+
+    @app.get("/schemas")
+    async def list_schemas(request: Request) -> Response:
+        found = registry.schemas(
+            prefix=request.query_params.get("subjectPrefix", ""),
+            deleted=_flag(request, "deleted"),
+            latest_only=_flag(request, "latestOnly"),
+            offset=_int(request, "offset", 0, minimum=0),
+            limit=_int(request, "limit", -1),
+        )
+        return _json([version_body(v) for v in found])
 
     @app.get("/")
     async def root() -> Response:
@@ -280,6 +425,10 @@ def create_app(
     @app.get("/metrics")
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.collector), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json")
+    async def openapi() -> Response:
+        return Response(orjson.dumps(openapi_document()), media_type="application/json")
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -296,11 +445,15 @@ def create_app(
         prefix = request.query_params.get("subjectPrefix", "")
         return _json(registry.subjects(deleted=_flag(request, "deleted"), prefix=prefix))
 
-    @app.get("/subjects/{subject}/versions")
+    @app.get("/subjects/{subject:segment}/versions/{version}/referencedby")
+    async def referenced_by(subject: str, version: str) -> Response:
+        return _json(registry.referenced_by(subject, version))
+
+    @app.get("/subjects/{subject:segment}/versions")
     async def list_versions(subject: str, request: Request) -> Response:
         return _json(registry.versions(subject, deleted=_flag(request, "deleted")))
 
-    @app.post("/subjects/{subject}/versions")
+    @app.post("/subjects/{subject:segment}/versions")
     async def register(subject: str, request: Request) -> Response:
         try:
             return _json({"id": await registry.register(subject, await _body(request))})
@@ -308,27 +461,22 @@ def create_app(
             metrics.contract_rejections.inc()
             raise
 
-    @app.get("/subjects/{subject}/versions/{version}")
+    @app.get("/subjects/{subject:segment}/versions/{version}")
     async def get_version(subject: str, version: str, request: Request) -> Response:
         held = registry.version(subject, version, deleted=_flag(request, "deleted"))
         return _json(version_body(held))
 
-    @app.get("/subjects/{subject}/versions/{version}/schema")
+    @app.get("/subjects/{subject:segment}/versions/{version}/schema")
     async def get_version_schema(subject: str, version: str, request: Request) -> Response:
         held = registry.version(subject, version, deleted=_flag(request, "deleted"))
         return Response(held.schema, media_type=CONTENT_TYPE)
 
-    @app.get("/subjects/{subject}/versions/{version}/referencedby")
-    async def referenced_by(subject: str, version: str, request: Request) -> Response:
-        registry.version(subject, version, deleted=_flag(request, "deleted"))
-        return _json([])  # references are not supported, so nothing refers to a version
-
-    @app.delete("/subjects/{subject}")
+    @app.delete("/subjects/{subject:segment}")
     async def delete_subject(subject: str, request: Request) -> Response:
         permanent = _flag(request, "permanent")
         return _json(await registry.delete_subject(subject, permanent=permanent))
 
-    @app.delete("/subjects/{subject}/versions/{version}")
+    @app.delete("/subjects/{subject:segment}/versions/{version}")
     async def delete_version(subject: str, version: str, request: Request) -> Response:
         permanent = _flag(request, "permanent")
         return _json(await registry.delete_version(subject, version, permanent=permanent))
@@ -343,11 +491,11 @@ def create_app(
             answer["messages"] = messages
         return _json(answer)
 
-    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    @app.post("/compatibility/subjects/{subject:segment}/versions/{version}")
     async def compatibility_with_version(subject: str, version: str, request: Request) -> Response:
         return await _compatibility(subject, version, request)
 
-    @app.post("/compatibility/subjects/{subject}/versions")
+    @app.post("/compatibility/subjects/{subject:segment}/versions")
     async def compatibility_with_all(subject: str, request: Request) -> Response:
         return await _compatibility(subject, None, request)
 
@@ -367,18 +515,19 @@ def create_app(
     async def delete_global_config() -> Response:
         return _json({"compatibilityLevel": await registry.delete_compatibility(None)})
 
-    @app.get("/config/{subject}")
+    @app.get("/config/{subject:segment}")
     async def get_subject_config(subject: str, request: Request) -> Response:
         default = _flag(request, "defaultToGlobal")
         level = registry.subject_compatibility(subject, default_to_global=default)
         return _json({"compatibilityLevel": level})
 
-    @app.put("/config/{subject}")
+    @app.put("/config/{subject:segment}")
     async def put_subject_config(subject: str, request: Request) -> Response:
+        _check_subject(subject)
         level = await registry.set_compatibility(subject, await _body(request))
         return _json({"compatibility": level})
 
-    @app.delete("/config/{subject}")
+    @app.delete("/config/{subject:segment}")
     async def delete_subject_config(subject: str) -> Response:
         return _json({"compatibilityLevel": await registry.delete_compatibility(subject)})
 
@@ -390,12 +539,18 @@ def create_app(
     async def put_mode(request: Request) -> Response:
         return _json({"mode": await registry.set_mode(None, await _body(request))})
 
-    @app.get("/mode/{subject}")
-    async def get_subject_mode(subject: str) -> Response:
-        return _json({"mode": registry.mode(subject)})
+    @app.get("/mode/{subject:segment}")
+    async def get_subject_mode(subject: str, request: Request) -> Response:
+        default = _flag(request, "defaultToGlobal")
+        return _json({"mode": registry.subject_mode(subject, default_to_global=default)})
 
-    @app.put("/mode/{subject}")
+    @app.delete("/mode/{subject:segment}")
+    async def delete_subject_mode(subject: str) -> Response:
+        return _json({"mode": await registry.delete_mode(subject)})
+
+    @app.put("/mode/{subject:segment}")
     async def put_subject_mode(subject: str, request: Request) -> Response:
+        _check_subject(subject)
         return _json({"mode": await registry.set_mode(subject, await _body(request))})
 
     return app

@@ -16,5 +16,5 @@ class RegistrySettings(BaseSettings):
     """The compacted topic holding the registry's state."""
     registry_replication_factor: int = 1
     """Replication factor used when the registry creates its topic (3 on a real cluster)."""
-    registry_default_compatibility: str = "BACKWARD_TRANSITIVE"
+    registry_default_compatibility: str = "BACKWARD"
     """Compatibility level while none is configured with PUT /config."""

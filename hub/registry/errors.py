@@ -150,3 +150,27 @@ def store_error(reason: str) -> RegistryError:
 
 def store_timeout(reason: str) -> RegistryError:
     return RegistryError(500, 50002, f"Operation timed out: {reason}")
+
+
+def invalid_subject(subject: str) -> RegistryError:
+    return RegistryError(422, 42208, f"The specified subject '{subject}' is not a valid.")
+
+
+def reference_exists(subject: str, version: int) -> RegistryError:
+    return RegistryError(
+        422,
+        42206,
+        "One or more references exist to the schema "
+        f"{{magic=1,keytype=SCHEMA,subject={subject},version={version}}}.",
+    )
+
+
+def mode_not_configured(subject: str) -> RegistryError:
+    return RegistryError(
+        404, 40409, f"Subject '{subject}' does not have subject-level mode configured"
+    )
+
+
+def http_error(status: int, reason: str) -> RegistryError:
+    """A plain HTTP error as Confluent's REST layer (Jersey) words it: 404, 405, 406, 415."""
+    return RegistryError(status, status, f"HTTP {status} {reason}")

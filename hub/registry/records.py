@@ -12,6 +12,7 @@ The loser tombstones its own key. Confluent's keys (without ``proposal``) fold t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,17 +86,25 @@ def schema_key(subject: str, version: int, proposal: str | None = None) -> bytes
 
 
 def schema_value(
-    subject: str, version: int, schema_id: int, schema: str, *, deleted: bool = False
+    subject: str,
+    version: int,
+    schema_id: int,
+    schema: str,
+    *,
+    deleted: bool = False,
+    references: Sequence[Any] = (),
 ) -> bytes:
-    return orjson.dumps(
-        {
-            "subject": subject,
-            "version": version,
-            "id": schema_id,
-            "schema": schema,
-            "deleted": deleted,
-        }
-    )
+    """A SCHEMA value; ``references`` as ``Reference`` objects or their JSON form."""
+    value: dict[str, Any] = {
+        "subject": subject,
+        "version": version,
+        "id": schema_id,
+        "schema": schema,
+        "deleted": deleted,
+    }
+    if references:
+        value["references"] = [r if isinstance(r, dict) else r.to_json() for r in references]
+    return orjson.dumps(value)
 
 
 def config_key(subject: str | None) -> bytes:

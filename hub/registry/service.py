@@ -16,10 +16,12 @@ from typing import Any, Protocol
 from hub.registry import errors, records
 from hub.registry.canonical import SchemaTextError, compact, identity, load
 from hub.registry.state import COMPATIBILITY_LEVELS, MODES, SchemaEntry, SchemaVersion, State
+from hub.schemas.references import Reference, ReferenceError, inline, parse_references
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COMPATIBILITY = "BACKWARD_TRANSITIVE"
+DEFAULT_COMPATIBILITY = "BACKWARD"  # Confluent's; the hub sets its own subjects' levels itself
+MAX_REFERENCE_DEPTH = 32
 MAX_VERSION = 2**31 - 1
 MAX_PROPOSALS = 20  # a registration that lost this many races in a row gives up with 50001
 
@@ -38,9 +40,12 @@ class SchemaLog(Protocol):
 
 
 def _default_checker() -> Checker:
+    from functools import partial
+
     from hub.schemas.compatibility import check_compatibility
 
-    return check_compatibility
+    # Stored versions were accepted once: not judged again by today's name and default rules.
+    return partial(check_compatibility, strict_existing=False)
 
 
 def _invalid_schema_types() -> tuple[type[Exception], ...]:
@@ -77,11 +82,27 @@ def version_body(held: SchemaVersion) -> dict[str, Any]:
         "subject": held.subject,
         "version": held.version,
         "id": held.id,
-        "schema": held.schema,
     }
     if held.schema_type != "AVRO":
         body["schemaType"] = held.schema_type
+    if held.references:
+        body["references"] = [r.to_json() for r in held.references]
+    body["schema"] = held.schema
     return body
+
+
+def schema_body(held: SchemaEntry) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": held.schema}
+    if held.schema_type != "AVRO":
+        body["schemaType"] = held.schema_type
+    if held.references:
+        body["references"] = [r.to_json() for r in held.references]
+    return body
+
+
+def valid_subject(subject: str) -> bool:
+    """Confluent accepts any subject name but an empty one or one with control characters."""
+    return bool(subject) and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in subject)
 
 
 class Registry:
@@ -132,19 +153,49 @@ class Registry:
         raise errors.version_not_found(number)
 
     def lookup(self, subject: str, body: Any, *, deleted: bool = False) -> SchemaVersion:
-        """The version of ``subject`` holding the schema in ``body`` (POST /subjects/{s})."""
-        text = self._schema_text(body)
+        """The version of ``subject`` holding the schema in ``body`` (POST /subjects/{s}).
+
+        As in Confluent, a schema that is not valid Avro is 42201 whether or not the subject
+        exists; a valid one under an unknown subject is 40401, else 40403."""
+        text, wanted = self._submission(body)
+        data = self._json(text)
+        references = self._resolve(wanted)
+        ident = identity(data, references)
         held = self.state.versions(subject, deleted=deleted)
-        if not held:
-            raise errors.subject_not_found(subject)
-        try:
-            _, ident = _parse_text(text)
-        except SchemaTextError as exc:
-            raise errors.invalid_schema(str(exc)) from None
         for candidate in reversed(held):
             if candidate.identity == ident:
                 return candidate
+        self._validate(data, references)
+        if not held:
+            raise errors.subject_not_found(subject)
         raise errors.schema_not_found()
+
+    def schemas(
+        self,
+        *,
+        prefix: str = "",
+        deleted: bool = False,
+        latest_only: bool = False,
+        offset: int = 0,
+        limit: int = -1,
+    ) -> list[SchemaVersion]:
+        """GET /schemas: every version under subjects starting with ``prefix``, by subject and
+        version (``latest_only``: the latest of each subject); ``limit`` <= 0: no limit."""
+        found: list[SchemaVersion] = []
+        for subject in self.state.subject_names(deleted=deleted):
+            if not subject.startswith(prefix):
+                continue
+            held = self.state.versions(subject, deleted=deleted)
+            found.extend(held[-1:] if latest_only else held)
+        offset = max(offset, 0)
+        return found[offset : offset + limit] if limit > 0 else found[offset:]
+
+    def referenced_by(self, subject: str, version: str | int) -> list[int]:
+        """Ids of the live schemas whose references name this version."""
+        held = self.version(subject, version, deleted=True)
+        return sorted(
+            {v.id for v in self.state.referrers(held.subject, held.version) if not v.deleted}
+        )
 
     # --- schemas by id ---------------------------------------------------------------------
 
@@ -166,29 +217,40 @@ class Registry:
         self.schema(schema_id)
         return [v for v in self.state.holders(schema_id) if deleted or not v.deleted]
 
+    def standalone(self, held: SchemaVersion | SchemaEntry) -> Any:
+        """The stored schema with every referenced type written out (what Avro parsers read)."""
+        return self._inline(load(held.schema), held.references, 0)
+
     # --- registration and compatibility ----------------------------------------------------
 
     async def register(self, subject: str, body: Any) -> int:
         """Register the schema in ``body`` under ``subject``; its (global) id."""
-        text = self._schema_text(body)
-        data, ident = self._parse_new(text)
+        if not valid_subject(subject):
+            raise errors.invalid_subject(subject)
+        text, wanted = self._submission(body)
+        data = self._json(text)
         self._check_writable(subject)
         # Clients may send empty placeholders (id -1/0, version 0); only real ones mean import.
         if body.get("id") not in (None, 0, -1) or body.get("version") not in (None, 0, -1):
-            return await self._import(subject, body, data, ident)
+            references = self._resolve(wanted)
+            self._validate(data, references)
+            return await self._import(subject, body, data, references)
         async with self._write_lock:
             for _ in range(MAX_PROPOSALS):
                 state = self.state
+                references = self._resolve(wanted)
+                ident = identity(data, references)
                 existing = state.versions(subject)
                 for held in existing:
                     if held.identity == ident:
                         return held.id  # already registered: nothing to write
+                whole = self._validate(data, references)
                 if self._contract is not None:
                     # Only here, for a version about to be written: what the log already holds
                     # (and registering it again) is never judged by today's contract.
-                    self._contract(subject, data)
+                    self._contract(subject, whole)
                 level = self.compatibility(subject)
-                problems = self._incompatibilities(data, existing, level)
+                problems = self._incompatibilities(whole, existing, level)
                 if problems:
                     raise errors.incompatible(subject, _details(problems, existing, level))
                 known = state.ids.get(ident)
@@ -196,11 +258,13 @@ class Registry:
                 # A known schema is stored with its first text, so every holder serves the same.
                 stored = compact(data) if known is None else state.schemas[known].schema
                 version = max(state.subjects.get(subject, {}), default=0) + 1
-                if await self._propose(subject, version, schema_id, stored):
+                if await self._propose(subject, version, schema_id, stored, references):
                     return schema_id
         raise errors.store_error(f"registration under {subject!r} kept losing races; try again")
 
-    async def _import(self, subject: str, body: dict, data: Any, ident: str) -> int:
+    async def _import(
+        self, subject: str, body: dict, data: Any, references: tuple[Reference, ...]
+    ) -> int:
         """IMPORT mode (migrating from another registry): keep the given id and version.
 
         The contract is not applied: an import copies history as it was, and only hub-admin
@@ -209,6 +273,7 @@ class Registry:
             raise errors.RegistryError(
                 422, 42205, f"Subject {subject} is not in import mode: 'id'/'version' not allowed"
             )
+        ident = identity(data, references)
         schema_id = body.get("id")
         version = None if body.get("version") in (None, 0, -1) else body["version"]
         if not isinstance(schema_id, int) or schema_id < 1:
@@ -234,15 +299,22 @@ class Registry:
                     422, 42205, f"Overwrite new schema with id {schema_id} is not permitted"
                 )
             stored = compact(data) if holder is None else holder.schema
-            if not await self._propose(subject, number, schema_id, stored):
+            if not await self._propose(subject, number, schema_id, stored, references):
                 reason = "a concurrent write took the id or version"
                 raise errors.RegistryError(422, 42205, f"Import refused: {reason}")
             return schema_id
 
-    async def _propose(self, subject: str, version: int, schema_id: int, stored: str) -> bool:
+    async def _propose(
+        self,
+        subject: str,
+        version: int,
+        schema_id: int,
+        stored: str,
+        references: tuple[Reference, ...] = (),
+    ) -> bool:
         """Write a SCHEMA record; True if the fold accepted it (else it is tombstoned)."""
         key = records.schema_key(subject, version, records.new_proposal())
-        value = records.schema_value(subject, version, schema_id, stored)
+        value = records.schema_value(subject, version, schema_id, stored, references=references)
         await self.log.append([(key, value)])
         ident_key = records.parse_key(key).ident
         fields = {"subject": subject, "version": version, "id": schema_id}
@@ -258,25 +330,31 @@ class Registry:
         self, subject: str, version: str | int | None, body: Any
     ) -> tuple[bool, list[str]]:
         """Is the schema in ``body`` compatible with ``version`` (None: all per level)?"""
-        text = self._schema_text(body)
-        data, _ = self._parse_new(text)
+        text, wanted = self._submission(body)
+        whole = self._validate(self._json(text), self._resolve(wanted))
         level = self.compatibility(subject)
         live = self.state.versions(subject)
         if version is None:
             existing = live
-        elif parse_version(version) is None and not live:
-            existing = []  # nothing registered yet: anything is compatible, as in Confluent
         else:
-            existing = [self.version(subject, version)]
-        problems = self._incompatibilities(data, existing, level)
+            number = parse_version(version)
+            if not live:
+                if number is not None:  # Confluent: a version of an unknown subject is 40402
+                    raise errors.version_not_found(number)
+                existing = []  # nothing registered yet: anything is compatible, as in Confluent
+            else:
+                existing = [self.version(subject, version)]
+        problems = self._incompatibilities(whole, existing, level)
         return not problems, _details(problems, existing, level) if problems else []
 
     def _incompatibilities(
-        self, data: Any, existing: list[SchemaVersion], level: str
+        self, whole: Any, existing: list[SchemaVersion], level: str
     ) -> list[tuple[Any, SchemaVersion | None]]:
+        if level == "NONE" or not existing:
+            return []
         checker = self._checker or _default_checker()
         try:
-            found = checker(data, [load(v.schema) for v in existing], level)
+            found = checker(whole, [self.standalone(v) for v in existing], level)
         except self._invalid as exc:
             raise errors.invalid_schema(str(exc)) from None
         out = []
@@ -285,6 +363,56 @@ class Registry:
             held = existing[position - 1] if position and position <= len(existing) else None
             out.append((item, held))
         return out
+
+    # --- references ------------------------------------------------------------------------
+
+    def _resolve(self, wanted: tuple[Reference, ...]) -> tuple[Reference, ...]:
+        """The references with concrete versions (-1: the latest live one); 42201 naming the
+        reference that points nowhere."""
+        resolved = []
+        for ref in wanted:
+            held = self.state.versions(ref.subject, deleted=True)
+            if ref.version == -1:
+                live = [v for v in held if not v.deleted]
+                target = live[-1] if live else None
+            else:
+                target = next((v for v in held if v.version == ref.version), None)
+            if target is None:
+                version = "latest" if ref.version == -1 else ref.version
+                raise errors.invalid_schema(
+                    f"reference {ref.name!r} points to {ref.subject} version {version}, "
+                    "which is not registered"
+                )
+            resolved.append(Reference(ref.name, ref.subject, target.version))
+        return tuple(resolved)
+
+    def _inline(self, data: Any, references: tuple[Reference, ...], depth: int) -> Any:
+        if not references:
+            return data
+        if depth > MAX_REFERENCE_DEPTH:
+            raise errors.invalid_schema(
+                f"schema references nest deeper than {MAX_REFERENCE_DEPTH} (a cycle?)"
+            )
+        parts = []
+        for ref in references:
+            held = self.state.subjects.get(ref.subject, {}).get(ref.version)
+            if held is None:
+                raise errors.invalid_schema(
+                    f"reference {ref.name!r} points to {ref.subject} version {ref.version}, "
+                    "which is not registered"
+                )
+            parts.append(self._inline(load(held.schema), held.references, depth + 1))
+        return inline(data, parts)
+
+    def _validate(self, data: Any, references: tuple[Reference, ...]) -> Any:
+        """The standalone form of a new schema, validated as Avro (42201 otherwise)."""
+        whole = self._inline(data, references, 0)
+        checker = self._checker or _default_checker()
+        try:
+            checker(whole, [], "NONE")  # parses and validates the schema itself
+        except self._invalid as exc:
+            raise errors.invalid_schema(str(exc)) from None
+        return whole
 
     # --- config and mode -------------------------------------------------------------------
 
@@ -323,10 +451,19 @@ class Registry:
         return previous
 
     def mode(self, subject: str | None = None) -> str:
+        """The effective mode: the subject's, else the global one, else READWRITE."""
         modes = self.state.modes
         if subject is not None and subject in modes:
             return modes[subject]
         return modes.get(None, "READWRITE")
+
+    def subject_mode(self, subject: str, *, default_to_global: bool = False) -> str:
+        mode = self.state.modes.get(subject)
+        if mode is None:
+            if default_to_global:
+                return self.mode(None)
+            raise errors.mode_not_configured(subject)
+        return mode
 
     async def set_mode(self, subject: str | None, body: Any) -> str:
         mode = body.get("mode") if isinstance(body, dict) else None
@@ -336,6 +473,11 @@ class Registry:
         await self.log.append([(records.mode_key(subject), records.mode_value(mode))])
         log.info("mode set", extra={"subject": subject, "mode": mode})
         return mode
+
+    async def delete_mode(self, subject: str) -> str:
+        previous = self.subject_mode(subject)
+        await self.log.append([(records.mode_key(subject), None)])
+        return previous
 
     # --- deletion --------------------------------------------------------------------------
 
@@ -350,11 +492,15 @@ class Registry:
             if permanent:
                 if live:
                     raise errors.subject_not_soft_deleted(subject)
+                for version in held:
+                    self._check_unreferenced(version, permanent=True)
                 await self.log.append([(v.key, None) for v in held])
                 log.info("subject deleted permanently", extra={"subject": subject})
                 return [v.version for v in held]
             if not live:
                 raise errors.subject_soft_deleted(subject)
+            for version in live:
+                self._check_unreferenced(version, permanent=False)
             await self.log.append([_soft_deleted(v) for v in live])
             log.info("subject soft-deleted", extra={"subject": subject})
             return [v.version for v in live]
@@ -380,16 +526,25 @@ class Registry:
             if permanent:
                 if not target.deleted:
                     raise errors.version_not_soft_deleted(subject, target.version)
+                self._check_unreferenced(target, permanent=True)
                 await self.log.append([(target.key, None)])
             else:
                 if target.deleted:
                     raise errors.version_soft_deleted(subject, target.version)
+                self._check_unreferenced(target, permanent=False)
                 await self.log.append([_soft_deleted(target)])
             log.info(
                 "version deleted",
                 extra={"subject": subject, "version": target.version, "permanent": permanent},
             )
             return target.version
+
+    def _check_unreferenced(self, held: SchemaVersion, *, permanent: bool) -> None:
+        """42206 while another schema refers to ``held``: a live one (soft delete), or any one
+        that can still be read by id (permanent delete)."""
+        referrers = self.state.referrers(held.subject, held.version)
+        if any(permanent or not r.deleted for r in referrers):
+            raise errors.reference_exists(held.subject, held.version)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -398,7 +553,8 @@ class Registry:
             raise errors.operation_not_permitted(subject)
 
     @staticmethod
-    def _schema_text(body: Any) -> str:
+    def _submission(body: Any) -> tuple[str, tuple[Reference, ...]]:
+        """The schema text and references of a request body (42201 when malformed)."""
         if not isinstance(body, dict):
             raise errors.invalid_schema("the request body must be a JSON object with 'schema'")
         schema_type = body.get("schemaType")
@@ -406,25 +562,26 @@ class Registry:
             raise errors.invalid_schema(
                 f"schema type {schema_type!r} is not supported: this registry holds AVRO only"
             )
-        if body.get("references"):
-            raise errors.invalid_schema("schema references are not supported")
+        try:
+            references = parse_references(body.get("references"))
+        except ReferenceError as exc:
+            raise errors.invalid_schema(str(exc)) from None
         text = body.get("schema")
         if not isinstance(text, str) or not text.strip():
             raise errors.invalid_schema("empty schema")
-        return text  # 'metadata' and 'ruleSet' of newer clients are accepted and ignored
+        return text, references  # 'metadata' and 'ruleSet' of newer clients are ignored
 
-    def _parse_new(self, text: str) -> tuple[Any, str]:
+    @staticmethod
+    def _json(text: str) -> Any:
         try:
-            data, ident = _parse_text(text)
+            return _parse_text(text)[0]
         except SchemaTextError as exc:
             raise errors.invalid_schema(str(exc)) from None
-        self._incompatibilities(data, [], "NONE")  # validates the schema itself (42201)
-        return data, ident
 
 
 def _soft_deleted(held: SchemaVersion) -> Record:
     return held.key, records.schema_value(
-        held.subject, held.version, held.id, held.schema, deleted=True
+        held.subject, held.version, held.id, held.schema, deleted=True, references=held.references
     )
 
 

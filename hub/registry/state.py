@@ -21,6 +21,7 @@ from typing import Any
 
 from hub.registry import records
 from hub.registry.canonical import SchemaTextError, identity, load
+from hub.schemas.references import Reference, ReferenceError, parse_references
 
 COMPATIBILITY_LEVELS = (
     "BACKWARD",
@@ -46,6 +47,7 @@ class SchemaVersion:
     schema_type: str
     deleted: bool
     key: bytes  # raw key of the accepted record: soft deletes and tombstones reuse it
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class SchemaEntry:
     schema: str
     identity: str
     schema_type: str
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,18 @@ class State:
         """Every version (including soft-deleted) that uses ``schema_id``."""
         return sorted(
             (v for vs in self.subjects.values() for v in vs.values() if v.id == schema_id),
+            key=lambda v: (v.subject, v.version),
+        )
+
+    def referrers(self, subject: str, version: int) -> list[SchemaVersion]:
+        """Every version (including soft-deleted) whose references name ``subject`` v``version``."""
+        return sorted(
+            (
+                v
+                for vs in self.subjects.values()
+                for v in vs.values()
+                if any(r.subject == subject and r.version == version for r in v.references)
+            ),
             key=lambda v: (v.subject, v.version),
         )
 
@@ -215,8 +230,9 @@ def _version_of(key: records.Key, raw_key: bytes, value: Mapping[str, Any]) -> S
     if not isinstance(schema_id, int) or schema_id < 0 or not isinstance(schema, str):
         raise ValueError("value lacks an id or a schema string")
     try:
-        ident = identity(load(schema))
-    except SchemaTextError as exc:
+        references = parse_references(value.get("references"))
+        ident = identity(load(schema), references)
+    except (SchemaTextError, ReferenceError) as exc:
         raise ValueError(str(exc)) from None
     return SchemaVersion(
         subject=subject,
@@ -227,6 +243,7 @@ def _version_of(key: records.Key, raw_key: bytes, value: Mapping[str, Any]) -> S
         schema_type=str(value.get("schemaType") or "AVRO"),
         deleted=bool(value.get("deleted", False)),
         key=raw_key,
+        references=references,
     )
 
 
@@ -251,7 +268,11 @@ def _put(state: State, version: SchemaVersion, ident: str) -> None:
         state.refs[version.id] = state.refs.get(version.id, 0) + 1
         if version.id not in state.schemas:
             state.schemas[version.id] = SchemaEntry(
-                version.id, version.schema, version.identity, version.schema_type
+                version.id,
+                version.schema,
+                version.identity,
+                version.schema_type,
+                version.references,
             )
         state.ids[version.identity] = version.id
 

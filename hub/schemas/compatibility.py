@@ -81,7 +81,7 @@ class Incompatibility:
 
 
 def check_compatibility(
-    new: object, existing: Sequence[object], level: Level | str
+    new: object, existing: Sequence[object], level: Level | str, *, strict_existing: bool = True
 ) -> list[Incompatibility]:
     """Every way ``new`` breaks ``existing`` (oldest first) at ``level``; [] if compatible.
 
@@ -89,12 +89,13 @@ def check_compatibility(
     new one; FULL: both. The *_TRANSITIVE levels check against every existing version, and
     ``Incompatibility.version`` is the 1-based position in ``existing`` that breaks.
     Raises InvalidSchemaError for a schema that is not valid JSON/Avro, ValueError for an
-    unknown level.
+    unknown level. ``strict_existing=False``: the existing schemas were accepted before and are
+    not judged again by today's name and default rules (a registry's stored versions).
     """
     level = Level.parse(level)
     new_schema = parse_schema(new, "new schema")
     old_schemas = [
-        parse_schema(schema, f"existing schema {index}")
+        parse_schema(schema, f"existing schema {index}", strict=strict_existing)
         for index, schema in enumerate(existing, start=1)
     ]
     if level is Level.NONE or not old_schemas:

@@ -42,8 +42,14 @@ def to_json(schema: object, what: str = "schema") -> Any:
     return text
 
 
-def parse_schema(schema: object, what: str = "schema") -> avro.schema.Schema:
-    """Parse and validate one schema; ``what`` names it in error messages."""
+def parse_schema(
+    schema: object, what: str = "schema", *, strict: bool = True
+) -> avro.schema.Schema:
+    """Parse and validate one schema; ``what`` names it in error messages.
+
+    ``strict=False`` reads a schema that was accepted once (a registry's stored versions, maybe
+    written by another registry): names, enum symbols and defaults are not judged again, as
+    Confluent does not judge them again."""
     data = to_json(schema, what)
     problem = _structure_problem(data)
     if problem:
@@ -53,9 +59,13 @@ def parse_schema(schema: object, what: str = "schema") -> avro.schema.Schema:
             # Unknown or invalid logical types fall back to the underlying type, as the
             # specification says; the lint reports them separately.
             warnings.simplefilter("ignore", avro.errors.IgnoredLogicalType)
-            parsed = avro.schema.make_avsc_object(data)
+            parsed = avro.schema.make_avsc_object(
+                data, validate_enum_symbols=strict, validate_names=strict
+            )
     except (avro.errors.AvroException, TypeError, AttributeError, KeyError) as error:
         raise InvalidSchemaError(f"{what}: {_explain(error)}") from None
+    if not strict:
+        return parsed
     problem = _first_default_problem(parsed)
     if problem:
         raise InvalidSchemaError(f"{what}: {problem}")

@@ -64,7 +64,7 @@ def test_confluent_schema_registry_client_works_unchanged(registry: RegistryThre
     assert client.get_versions(subject) == [1, 2]
     assert client.get_version(subject, 1).schema_id == 1
     assert client.test_compatibility(subject, Schema(json.dumps(V2), "AVRO"))
-    assert client.get_compatibility() == "BACKWARD_TRANSITIVE"
+    assert client.get_compatibility() == "BACKWARD"
     client.set_compatibility(subject, "FULL")
     assert client.get_compatibility(subject) == "FULL"
 

@@ -96,7 +96,7 @@ def test_errors_carry_confluent_codes(client: RegistryClient) -> None:
 
 
 def test_compatibility_settings(client: RegistryClient) -> None:
-    assert client.compatibility() == "BACKWARD_TRANSITIVE"
+    assert client.compatibility() == "BACKWARD"
     assert client.subject_compatibility("lamp-value") is None
     assert client.set_compatibility("FULL", "lamp-value") == "FULL"
     assert client.subject_compatibility("lamp-value") == "FULL"
