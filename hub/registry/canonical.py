@@ -64,11 +64,17 @@ def _field(field: Any) -> Any:
 def identity(schema: Any, references: Sequence[Any] = ()) -> str:
     """The normalized JSON of a parsed schema and its references (``Reference`` or their JSON
     form); equal identities mean the same schema."""
-    text = orjson.dumps(_collapse(schema), option=orjson.OPT_SORT_KEYS).decode()
+    return with_references(
+        orjson.dumps(_collapse(schema), option=orjson.OPT_SORT_KEYS).decode(), references
+    )
+
+
+def with_references(text_identity: str, references: Sequence[Any] = ()) -> str:
+    """The identity of a schema whose text alone has ``text_identity``."""
     if not references:
-        return text
+        return text_identity
     refs = [r if isinstance(r, dict) else r.to_json() for r in references]
-    return text + "|" + orjson.dumps(refs, option=orjson.OPT_SORT_KEYS).decode()
+    return text_identity + "|" + orjson.dumps(refs, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def compact(schema: Any) -> str:

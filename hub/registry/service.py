@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from hub.registry import errors, records
-from hub.registry.canonical import SchemaTextError, compact, identity, load
+from hub.registry.canonical import SchemaTextError, compact, identity, load, with_references
 from hub.registry.state import COMPATIBILITY_LEVELS, MODES, SchemaEntry, SchemaVersion, State
 from hub.schemas.references import Reference, ReferenceError, inline, parse_references
 
@@ -158,9 +158,9 @@ class Registry:
         As in Confluent, a schema that is not valid Avro is 42201 whether or not the subject
         exists; a valid one under an unknown subject is 40401, else 40403."""
         text, wanted = self._submission(body)
-        data = self._json(text)
+        data, text_identity = self._parsed(text)
         references = self._resolve(wanted)
-        ident = identity(data, references)
+        ident = with_references(text_identity, references)
         held = self.state.versions(subject, deleted=deleted)
         for candidate in reversed(held):
             if candidate.identity == ident:
@@ -572,11 +572,16 @@ class Registry:
         return text, references  # 'metadata' and 'ruleSet' of newer clients are ignored
 
     @staticmethod
-    def _json(text: str) -> Any:
+    def _parsed(text: str) -> tuple[Any, str]:
+        """The JSON of a submitted schema and the identity of its text (cached)."""
         try:
-            return _parse_text(text)[0]
+            return _parse_text(text)
         except SchemaTextError as exc:
             raise errors.invalid_schema(str(exc)) from None
+
+    @classmethod
+    def _json(cls, text: str) -> Any:
+        return cls._parsed(text)[0]
 
 
 def _soft_deleted(held: SchemaVersion) -> Record:
