@@ -98,6 +98,7 @@ async def main(seconds: float, concurrency: int, batch: int) -> dict:
     import uvicorn
 
     from hub.registry.server import RegistryThread
+    from hub.schemas.catalog import standalone_schema
     from hub.serde import RegistryClient
     from hub.topics import ensure_topics
     from producers.gateway.app import create_app
@@ -114,7 +115,7 @@ async def main(seconds: float, concurrency: int, batch: int) -> dict:
         department = "bench" + uuid.uuid4().hex[:8]
         topic = f"{department}.parking-violation.recorded"
         with RegistryClient(registry_url) as client:
-            client.register(f"{topic}-value", json.loads(SCHEMA.read_text()))
+            client.register(f"{topic}-value", standalone_schema(SCHEMA))
         await ensure_topics(bootstrap, [topic])
         departments = parse_departments(
             {

@@ -46,6 +46,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 
 from consumers.router.runtime import default_workers, tune_gc  # noqa: E402
 from consumers.router.service import Router, RouterConfig  # noqa: E402
+from hub.schemas.catalog import standalone_schema  # noqa: E402
 from hub.serde import AsyncRegistryClient, AvroSerde  # noqa: E402
 from hub.topics import TopicSpec, ensure_topics  # noqa: E402
 
@@ -117,8 +118,9 @@ class World:
         self.source = f"{self.dept}.resident.moved"
         schema_dir = root / "schemas" / self.dept / "resident.moved"
         schema_dir.mkdir(parents=True)
-        shutil.copy(REPO / "schemas/buergeramt/resident.moved/v1.avsc", schema_dir / "v1.avsc")
-        self.schema = json.loads((schema_dir / "v1.avsc").read_text())
+        # Standalone (shared types written out): this tree has no _types/ of its own.
+        self.schema = standalone_schema(REPO / "schemas/buergeramt/resident.moved/v1.avsc")
+        (schema_dir / "v1.avsc").write_text(json.dumps(self.schema))
         agreements = root / "catalog" / "agreements"
         agreements.mkdir(parents=True)
         for name, text in AGREEMENTS.items():

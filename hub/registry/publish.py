@@ -1,5 +1,7 @@
-"""Publish the schema catalog (``schemas/``) to a registry: every version in order, and each
-subject's compatibility level. Idempotent: what is already there is left alone and said so.
+"""Publish the schema catalog (``schemas/``) to a registry: the shared types first (each a
+subject named by its full name, with its compatibility level), then every event schema with
+its ``references``, every version in order. Idempotent: what is already there (looked up with
+its references) is left alone and said so.
 
 It authenticates like every registry client (``auth``, else HUB_REGISTRY_BASIC_AUTH_USER_INFO
 or this process's Kafka principal). Setting compatibility levels is ``hub-admin``'s right, so
@@ -9,15 +11,21 @@ publishing the whole catalog is the admin's job: without HUB_KAFKA_USERNAME it p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hub.credentials import Credentials
+from hub.schemas.naming import DEFAULT_COMPATIBILITY
+from hub.schemas.references import Reference, order_dependencies
 from hub.serde.client import DEFAULT_AUTH, RegistryClient, RegistryError
 
+HUB_DEFAULT_COMPATIBILITY = DEFAULT_COMPATIBILITY  # BACKWARD_TRANSITIVE, as in schemas/
 PUBLISHER = "hub-admin"  # sets every subject's compatibility level, which only the admin may
 
 if TYPE_CHECKING:
     from hub.schemas.catalog import Subject
+    from hub.schemas.shared_types import SharedType, TypeFile
 
 
 class PublishError(RuntimeError):
@@ -25,7 +33,7 @@ class PublishError(RuntimeError):
 
 
 def publish_catalog(
-    catalog: dict[str, Subject],
+    catalog: Mapping[str, Subject],
     registry_url: str,
     *,
     client: RegistryClient | None = None,
@@ -33,6 +41,8 @@ def publish_catalog(
 ) -> list[str]:
     """Register ``catalog`` at ``registry_url``; one line per subject setting and version.
 
+    The shared types (``catalog.types`` of ``load_catalog``) go first, each version after the
+    types it references, so every reference names a version the registry already holds.
     Raises PublishError naming the schema file (or subject) when the registry refuses a
     version or a setting (401/403 included: the message names the principal).
     """
@@ -40,9 +50,21 @@ def publish_catalog(
     changes = 0
     own = client is None
     client = client or RegistryClient(registry_url, auth=auth, principal=PUBLISHER)
+    types: Mapping[str, SharedType] = getattr(catalog, "types", {})
     try:
+        changes += _publish_global_level(client, lines)
+        levels_set: set[str] = set()
+        for type_file in type_order(types):
+            shared = types[type_file.name]
+            if shared.subject not in levels_set:
+                levels_set.add(shared.subject)
+                changes += _publish_level(client, shared.subject, shared.compatibility, lines)
+            changes += _publish_version(client, type_file.subject, type_file, lines)
         for topic in sorted(catalog):
-            changes += _publish_subject(client, catalog[topic], lines)
+            subject = catalog[topic]
+            changes += _publish_level(client, subject.subject, subject.compatibility, lines)
+            for schema_file in subject.versions:
+                changes += _publish_version(client, subject.subject, schema_file, lines)
     finally:
         if own:
             client.close()
@@ -54,36 +76,68 @@ def publish_catalog(
     return lines
 
 
-def _publish_subject(client: RegistryClient, subject: Subject, lines: list[str]) -> int:
-    name, wanted = subject.subject, subject.compatibility.upper()
-    changes = 0
+def type_order(types: Mapping[str, SharedType]) -> list[TypeFile]:
+    """Every version of every shared type, each after the versions it references and after
+    its own predecessor (so the registry numbers them as the catalog does)."""
+    files = {v.reference: v for t in types.values() for v in t.versions}
+    needs: dict[Reference, Sequence[Reference]] = {}
+    for ref, type_file in files.items():
+        before = [Reference(ref.name, ref.subject, ref.version - 1)] if ref.version > 1 else []
+        needs[ref] = [*before, *type_file.references]
+    return [files[ref] for ref in order_dependencies(sorted(files), needs) if ref in files]
+
+
+def _publish_global_level(client: RegistryClient, lines: list[str]) -> int:
+    """The hub's own default for subjects without a level of their own (the router's
+    delivery subjects, the feature views): stricter than the registry's Confluent default."""
+    try:
+        current = client.compatibility()
+        if current == HUB_DEFAULT_COMPATIBILITY:
+            lines.append(f"global: compatibility {current} (unchanged)")
+            return 0
+        client.set_compatibility(HUB_DEFAULT_COMPATIBILITY)
+    except RegistryError as exc:
+        raise PublishError(f"global compatibility: {exc}") from exc
+    lines.append(f"global: compatibility {current} -> {HUB_DEFAULT_COMPATIBILITY}")
+    return 1
+
+
+def _publish_level(client: RegistryClient, name: str, wanted: str, lines: list[str]) -> int:
     # The level first: registering v2 must be judged by the subject's level, not the global one.
+    wanted = wanted.upper()
     try:
         current = client.subject_compatibility(name)
     except RegistryError as exc:
         raise PublishError(f"{name}: reading its compatibility failed: {exc}") from exc
     if current == wanted:
         lines.append(f"{name}: compatibility {wanted} (unchanged)")
-    else:
-        try:
-            client.set_compatibility(wanted, name)
-        except RegistryError as exc:
-            raise PublishError(f"{name}: setting compatibility {wanted} failed: {exc}") from exc
-        lines.append(f"{name}: compatibility {current or 'unset'} -> {wanted}")
-        changes += 1
-    for schema_file in subject.versions:
-        where = f"{name} v{schema_file.version} ({schema_file.path})"
-        try:
-            found = client.lookup(name, schema_file.schema)
-            lines.append(f"{where}: already registered, id {found.id}, version {found.version}")
-            continue
-        except RegistryError as exc:
-            if exc.error_code not in (40401, 40403):
-                raise PublishError(f"{where}: lookup failed: {exc}") from exc
-        try:
-            schema_id = client.register(name, schema_file.schema)
-        except RegistryError as exc:
-            raise PublishError(f"{where}: registration refused: {exc}") from exc
-        lines.append(f"{where}: registered, id {schema_id}")
-        changes += 1
-    return changes
+        return 0
+    try:
+        client.set_compatibility(wanted, name)
+    except RegistryError as exc:
+        raise PublishError(f"{name}: setting compatibility {wanted} failed: {exc}") from exc
+    lines.append(f"{name}: compatibility {current or 'unset'} -> {wanted}")
+    return 1
+
+
+def _publish_version(client: RegistryClient, name: str, version: Any, lines: list[str]) -> int:
+    """Register one version (a SchemaFile or a TypeFile: ``path``, ``version``, ``raw``,
+    ``references``) unless the registry holds it already."""
+    path: Path = version.path
+    where = f"{name} v{version.version} ({path})"
+    references = tuple(version.references)
+    named = ", ".join(f"{r.name} v{r.version}" for r in references)
+    naming = f", references {named}" if named else ""
+    try:
+        found = client.lookup(name, version.raw, references=references)
+        lines.append(f"{where}: already registered, id {found.id}, version {found.version}{naming}")
+        return 0
+    except RegistryError as exc:
+        if exc.error_code not in (40401, 40403):
+            raise PublishError(f"{where}: lookup failed: {exc}") from exc
+    try:
+        schema_id = client.register(name, version.raw, references=references)
+    except RegistryError as exc:
+        raise PublishError(f"{where}: registration refused: {exc}") from exc
+    lines.append(f"{where}: registered, id {schema_id}{naming}")
+    return 1

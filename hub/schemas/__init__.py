@@ -1,11 +1,13 @@
 """Schemas as code: the catalog of Avro contracts, their compatibility, lint and CLI."""
 
 from hub.schemas.catalog import (
+    Catalog,
     SchemaCatalogError,
     SchemaFile,
     Subject,
     default_schemas_dir,
     load_catalog,
+    standalone_schema,
 )
 from hub.schemas.compatibility import (
     Incompatibility,
@@ -15,8 +17,10 @@ from hub.schemas.compatibility import (
 )
 from hub.schemas.fields import FieldInfo, iter_fields
 from hub.schemas.lint import LintError, lint
+from hub.schemas.shared_types import SharedType, TypeFile
 
 __all__ = [
+    "Catalog",
     "FieldInfo",
     "Incompatibility",
     "InvalidSchemaError",
@@ -24,10 +28,13 @@ __all__ = [
     "LintError",
     "SchemaCatalogError",
     "SchemaFile",
+    "SharedType",
     "Subject",
+    "TypeFile",
     "check_compatibility",
     "default_schemas_dir",
     "iter_fields",
     "lint",
     "load_catalog",
+    "standalone_schema",
 ]

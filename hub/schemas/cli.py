@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hub.schemas.catalog import SchemaCatalogError, default_schemas_dir, load_catalog
+from hub.schemas.catalog import (
+    SchemaCatalogError,
+    default_schemas_dir,
+    load_catalog,
+    standalone_schema,
+)
 from hub.schemas.compatibility import InvalidSchemaError, Level, check_compatibility
 from hub.schemas.lint import format_report, lint
 
@@ -43,7 +47,9 @@ def compat_command(
         str, typer.Option("--level", "-l", help=f"One of {', '.join(Level)}.")
     ] = Level.BACKWARD.value,
 ) -> None:
-    """Is the last schema compatible with the earlier ones? Exit 0 yes, 1 no, 2 invalid input."""
+    """Is the last schema compatible with the earlier ones? Exit 0 yes, 1 no, 2 invalid input.
+
+    Shared types a file names are resolved from the schema tree it sits in (``_types/``)."""
     if len(files) < 2:
         _fail("give at least two schema files: OLD.avsc [OLD2.avsc ...] NEW.avsc")
     try:
@@ -96,15 +102,12 @@ def _default_registry_url() -> str:
 
 
 def _read_schema(path: Path) -> object:
-    """Parse one file; exit 2 with a message naming it when it is unreadable or invalid."""
+    """Parse one file, the shared types it names resolved from the tree it sits in (its
+    standalone form); exit 2 with a message naming it when it is unreadable or invalid."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"{path}: cannot read: {error}")
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as error:
-        _fail(f"{path}: bad JSON: {error}")
+        schema = standalone_schema(path)
+    except SchemaCatalogError as error:
+        _fail(str(error))
     try:
         check_compatibility(schema, [], Level.NONE)  # parses and validates only
     except InvalidSchemaError as error:

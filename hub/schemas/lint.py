@@ -1,6 +1,10 @@
 """Lint the schema tree: layout, naming, documentation, classification, evolution, approvals.
 
 Unlike ``load_catalog`` it does not stop at the first problem: it reports every one it finds.
+The shared types (``schemas/_types/<full name>/v<N>.avsc``) are checked by the same rules of
+documentation and classification, each problem reported once, in the file that has it: an
+event schema's own rules read the file as written, the rules that need the whole schema
+(parsing, compatibility, approvals) read its standalone form.
 
 Rules (the ``rule`` of a LintError):
 
@@ -10,7 +14,14 @@ invalid-json                not JSON
 invalid-schema              not a valid Avro schema (unknown type, bad default, ...)
 invalid-logical-type        a logicalType Avro would silently ignore
 layout                      path is not <department>/<entity>.<event>/v<N>.avsc
-top-level-record            the schema is not a record
+                            (_types/<full name>/v<N>.avsc for a shared type)
+unknown-type                the schema names a shared type that schemas/_types/ does not define
+type-version                a shared type's version is missing, pinned wrongly (x-type-versions)
+                            or reached in two versions
+type-cycle                  shared types that name each other in a circle
+type-name                   a shared type is not one named type whose full name is its folder
+redefines-type              an event schema defines a type in de.hamm.types instead of naming it
+top-level-record            the (event) schema is not a record
 namespace                   namespace is not de.hamm.<department>
 record-name                 record name is not the PascalCase of <entity>.<event>
 missing-doc                 the record or a field (any depth) has no doc
@@ -29,6 +40,7 @@ pii-approval-invalid        the approval file is malformed or does not cover the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +59,15 @@ from hub.schemas.naming import (
 )
 from hub.schemas.parsing import InvalidSchemaError, ignored_logical_types, parse_schema
 from hub.schemas.privacy import pii_changes
+from hub.schemas.references import definitions
+from hub.schemas.shared_types import (
+    TYPES_DIR,
+    TYPES_NAMESPACE,
+    SharedType,
+    TypeFile,
+    load_types,
+    resolve,
+)
 
 OCCURRED_AT = "occurred_at"
 _KEY_TYPES = ("string", "long", "int")
@@ -65,14 +86,18 @@ class LintError:
 
 
 def lint(root: Path) -> list[LintError]:
-    """Every rule violation under ``root``, ordered by file."""
+    """Every rule violation under ``root``, ordered by file (the shared types first)."""
     root = Path(root)
     if not root.is_dir():
         return [LintError(root, None, "unreadable", "not a directory")]
-    errors: list[LintError] = []
+    types, problems = load_types(root)
+    errors = [LintError(p.path, None, p.rule, p.message) for p in problems]
+    errors += _lint_types(types)
     subjects: dict[Path, dict[int, tuple[Path, dict]]] = {}
     for path in sorted(root.rglob("*.avsc")):
-        schema = _lint_file(path, root, errors)
+        if path.relative_to(root).parts[0] == TYPES_DIR:
+            continue
+        schema = _lint_file(path, root, types, errors)
         if schema is not None:
             location = parse_location(path.relative_to(root))
             subjects.setdefault(path.parent, {})[location.version] = (path, schema)
@@ -82,37 +107,103 @@ def lint(root: Path) -> list[LintError]:
     return errors
 
 
-def _lint_file(path: Path, root: Path, errors: list[LintError]) -> dict | None:
-    """Per-file rules; returns the schema if it can take part in the subject rules."""
+def _lint_types(types: Mapping[str, SharedType]) -> list[LintError]:
+    """The file rules of each shared type's versions, then compatibility between them."""
+    errors: list[LintError] = []
+    for shared in types.values():
+        for version in shared.versions:
+            errors += _logical_types(version.path, version.schema, _referenced(version, types))
+            errors += _documentation(version.path, version.raw, "type")
+            errors += _enum_defaults(version.path, version.raw)
+        for position in range(1, len(shared.versions)):
+            new, earlier = shared.versions[position], shared.versions[:position]
+            for item in check_compatibility(
+                new.schema, [v.schema for v in earlier], shared.compatibility
+            ):
+                old = earlier[(item.version or position) - 1]
+                errors.append(
+                    LintError(
+                        new.path,
+                        None,
+                        "incompatible",
+                        f"{item.type} against {old.path.name} at {shared.compatibility}: "
+                        f"{item.message}",
+                    )
+                )
+    return errors
+
+
+def _referenced(schema: TypeFile, types: Mapping[str, SharedType]) -> list[dict]:
+    """The standalone forms of the shared types ``schema`` names itself."""
+    found = (types[r.name].version(r.version) for r in schema.references if r.name in types)
+    return [f.schema for f in found if f is not None]
+
+
+def _lint_file(
+    path: Path, root: Path, types: Mapping[str, SharedType], errors: list[LintError]
+) -> dict | None:
+    """Per-file rules; returns the standalone schema if it can take part in the subject rules."""
     try:
         location = parse_location(path.relative_to(root))
     except ValueError as error:
         errors.append(LintError(path, None, "layout", str(error)))
         location = None
     try:
-        schema = read_schema_json(path)
+        raw = read_schema_json(path)
     except SchemaCatalogError as error:
         rule = "invalid-json" if "bad JSON" in str(error) else "unreadable"
         errors.append(LintError(path, None, rule, str(error).split(": ", 1)[-1]))
         return None
+    if not isinstance(raw, dict) or raw.get("type") != "record":
+        try:
+            parse_schema(raw, "schema")
+        except InvalidSchemaError as error:
+            errors.append(LintError(path, None, "invalid-schema", _after_path(error)))
+            return None
+        errors.append(LintError(path, None, "top-level-record", "the schema must be a record"))
+        return None
+    resolved, problems = resolve(raw, types)
+    if problems:
+        errors += [LintError(path, None, rule, message) for rule, message in problems]
+        return None
+    schema = resolved.schema
     try:
         parse_schema(schema, "schema")
     except InvalidSchemaError as error:
-        errors.append(LintError(path, None, "invalid-schema", str(error).split(": ", 1)[-1]))
+        errors.append(LintError(path, None, "invalid-schema", _after_path(error)))
         return None
-    errors += [
-        LintError(path, None, "invalid-logical-type", problem)
-        for problem in ignored_logical_types(schema)
-    ]
-    if not isinstance(schema, dict) or schema.get("type") != "record":
-        errors.append(LintError(path, None, "top-level-record", "the schema must be a record"))
-        return None
+    referenced = [types[r.name].version(r.version) for r in resolved.references]
+    errors += _logical_types(path, schema, [t.schema for t in referenced if t is not None])
     if location is not None:
-        errors += _naming(path, schema, location.department, location.entity_event)
-    errors += _documentation(path, schema)
-    errors += _conventions(path, schema)
-    errors += _enum_defaults(path, schema)
+        errors += _naming(path, raw, location.department, location.entity_event)
+    errors += _documentation(path, raw)
+    errors += _conventions(path, raw)
+    errors += _enum_defaults(path, raw)
+    errors += _redefined_types(path, raw)
     return schema if location is not None else None
+
+
+def _logical_types(path: Path, schema: dict, referenced: Iterable[dict]) -> list[LintError]:
+    """Ignored logical types of ``schema`` that are not those of the types it references
+    (reported in their own files)."""
+    problems = Counter(ignored_logical_types(schema))
+    for each in referenced:
+        problems -= Counter(ignored_logical_types(each))
+    return [LintError(path, None, "invalid-logical-type", p) for p in problems.elements()]
+
+
+def _redefined_types(path: Path, raw: dict) -> list[LintError]:
+    return [
+        LintError(
+            path,
+            None,
+            "redefines-type",
+            f"defines {name} itself; the namespace {TYPES_NAMESPACE} belongs to the shared "
+            f"types: name the one in schemas/{TYPES_DIR}/ (or add it there)",
+        )
+        for name in definitions(raw)
+        if name.startswith(f"{TYPES_NAMESPACE}.")
+    ]
 
 
 def _naming(path: Path, schema: dict, department: str, entity_event: str) -> list[LintError]:
@@ -138,10 +229,10 @@ def _naming(path: Path, schema: dict, department: str, entity_event: str) -> lis
     return errors
 
 
-def _documentation(path: Path, schema: dict) -> list[LintError]:
+def _documentation(path: Path, schema: dict, what: str = "record") -> list[LintError]:
     errors = []
     if not _has_text(schema.get("doc")):
-        errors.append(LintError(path, None, "missing-doc", "the record has no doc"))
+        errors.append(LintError(path, None, "missing-doc", f"the {what} has no doc"))
     for info in iter_fields(schema):
         if not _has_text(info.doc):
             errors.append(LintError(path, info.path, "missing-doc", "every field needs a doc"))

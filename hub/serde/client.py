@@ -5,6 +5,14 @@ ids of (subject, schema) pairs are cached after register/lookup. ``RegistryClien
 synchronous, ``AsyncRegistryClient`` the same API for asyncio services; both share the request
 and response handling below.
 
+Schema references (Confluent's ``references``: each ``{name, subject, version}`` says which
+subject version defines a type the schema names) go with ``register``, ``lookup`` and
+``test_compatibility``. What a client hands out is always *standalone*: ``schema_by_id``,
+``version``/``latest`` and ``lookup`` fetch every referenced subject version (recursively,
+cached: a subject version never changes) and write each referenced type out at its first use
+(``hub.schemas.references.inline``), so fastavro and every caller read one self-contained
+schema. The text as stored stays on ``RegisteredSchema.raw_schema`` with its ``references``.
+
 Both authenticate with HTTP Basic, as Confluent's clients do with ``basic.auth.user.info``:
 ``auth`` if given, else credentials in the URL (``http://user:password@host``, Confluent's
 ``basic.auth.credentials.source=URL``), else ``hub.kafka.registry_credentials()`` (this
@@ -15,8 +23,8 @@ registry's 401/403 surfaces as RegistryError with its message.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -24,6 +32,13 @@ import httpx
 import orjson
 
 from hub.credentials import Credentials
+from hub.schemas.references import (
+    Reference,
+    ReferenceError,
+    inline,
+    order_dependencies,
+    parse_references,
+)
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": f"{CONTENT_TYPE}, application/json"}
@@ -39,15 +54,26 @@ class RegistryError(Exception):
         self.message = message
 
 
+References = Sequence[Reference | Mapping[str, Any]]
+"""``references`` as a caller gives them: ``Reference`` objects or Confluent's JSON objects."""
+
+
 @dataclass(frozen=True)
 class RegisteredSchema:
-    """A schema as registered under a subject."""
+    """A schema as registered under a subject. ``schema`` is standalone (every referenced type
+    written out); ``raw_schema`` the text as stored, naming the types of ``references``."""
 
     subject: str
     version: int
     id: int
     schema: str
     schema_type: str = "AVRO"
+    references: tuple[Reference, ...] = ()
+    raw_schema: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.raw_schema:  # no references: one form
+            object.__setattr__(self, "raw_schema", self.schema)
 
 
 @dataclass(frozen=True)
@@ -78,25 +104,96 @@ def _check(response: httpx.Response) -> Any:
     raise RegistryError(response.status_code, code, message or response.reason_phrase)
 
 
-def _registered(body: Mapping[str, Any]) -> RegisteredSchema:
+def _registered(body: Mapping[str, Any], standalone: str, references: tuple) -> RegisteredSchema:
     return RegisteredSchema(
         subject=body["subject"],
         version=int(body["version"]),
         id=int(body["id"]),
-        schema=body["schema"],
+        schema=standalone,
         schema_type=body.get("schemaType", "AVRO"),
+        references=references,
+        raw_schema=body["schema"],
     )
 
 
-def _register_request(subject: str, schema: str, normalize: bool) -> tuple[str, str, dict, dict]:
+def as_references(references: References | None) -> tuple[Reference, ...]:
+    """``references`` as ``Reference`` objects (None or [] is none); ValueError if malformed."""
+    if not references:
+        return ()
+    items = [r.to_json() if isinstance(r, Reference) else dict(r) for r in references]
+    return parse_references(items)
+
+
+def _with_references(body: dict[str, Any], references: tuple[Reference, ...]) -> dict[str, Any]:
+    # Only when there are some: a registry without reference support reads the rest as before.
+    if references:
+        body["references"] = [r.to_json() for r in references]
+    return body
+
+
+def _register_request(
+    subject: str, schema: str, normalize: bool, references: tuple[Reference, ...] = ()
+) -> tuple[str, str, dict, dict]:
     """(method, path, body, params) of a registration; shared by both clients."""
     params = {"normalize": "true"} if normalize else {}
-    return "POST", _path("subjects", subject, "versions"), {"schema": schema}, params
+    body = _with_references({"schema": schema}, references)
+    return "POST", _path("subjects", subject, "versions"), body, params
 
 
-def _lookup_request(subject: str, schema: str, deleted: bool) -> tuple[str, str, dict, dict]:
+def _lookup_request(
+    subject: str, schema: str, deleted: bool, references: tuple[Reference, ...] = ()
+) -> tuple[str, str, dict, dict]:
     params = {"deleted": "true"} if deleted else {}
-    return "POST", _path("subjects", subject), {"schema": schema}, params
+    return (
+        "POST",
+        _path("subjects", subject),
+        _with_references({"schema": schema}, references),
+        params,
+    )
+
+
+def _compatibility_request(
+    subject: str, schema: str, version: int | str, references: tuple[Reference, ...]
+) -> tuple[str, str, dict, dict]:
+    path = _path("compatibility", "subjects", subject, "versions", version)
+    return "POST", path, _with_references({"schema": schema}, references), {"verbose": "true"}
+
+
+def _version_path(subject: str, version: int | str) -> str:
+    return _path("subjects", subject, "versions", "latest" if version == -1 else version)
+
+
+_Graph = dict[Reference, tuple[str, tuple[Reference, ...]]]
+"""Each referenced subject version: its stored text and its own references."""
+
+
+def _standalone(text: str, references: tuple[Reference, ...], graph: _Graph) -> str:
+    """``text`` with every type of ``references`` (and theirs) written out: each referenced
+    schema made standalone first, dependencies before the schemas that use them."""
+    if not references:
+        return text
+    needs = {ref: own for ref, (_, own) in graph.items()}
+    try:
+        ordered = order_dependencies(references, needs)
+        done: dict[Reference, Any] = {}
+        for ref in ordered:
+            raw, own = graph[ref]
+            done[ref] = inline(orjson.loads(raw), [done[d] for d in order_dependencies(own, needs)])
+        result = inline(orjson.loads(text), [done[r] for r in ordered])
+    except (ReferenceError, orjson.JSONDecodeError) as exc:
+        raise RegistryError(
+            422, 42201, f"the schema's references cannot be resolved: {exc}"
+        ) from None
+    return orjson.dumps(result).decode()
+
+
+def _body_references(body: Mapping[str, Any]) -> tuple[Reference, ...]:
+    try:
+        return parse_references(body.get("references"))
+    except ReferenceError as exc:
+        raise RegistryError(
+            422, 42201, f"the registry answered malformed references: {exc}"
+        ) from None
 
 
 class _Default:
@@ -180,8 +277,18 @@ def _explain(error: RegistryError, auth: _Auth) -> RegistryError:
 
 class _Cache:
     def __init__(self) -> None:
-        self.schemas: dict[int, str] = {}
-        self.ids: dict[tuple[str, str], int] = {}
+        self.schemas: dict[int, str] = {}  # id -> standalone text
+        self.ids: dict[tuple[str, str, tuple[Reference, ...]], int] = {}
+        self.referenced: dict[tuple[str, int], tuple[str, tuple[Reference, ...]]] = {}
+
+    def referenced_version(self, ref: Reference) -> tuple[str, tuple[Reference, ...]] | None:
+        return self.referenced.get((ref.subject, ref.version)) if ref.version > 0 else None
+
+    def keep_referenced(self, ref: Reference, body: Mapping[str, Any]) -> tuple:
+        found = (body["schema"], _body_references(body))
+        if ref.version > 0:  # -1 (latest) may change
+            self.referenced[(ref.subject, ref.version)] = found
+        return found
 
 
 class RegistryClient:
@@ -230,38 +337,83 @@ class RegistryClient:
         except RegistryError as exc:
             raise _explain(exc, self._auth) from None
 
-    def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
+    def register(
+        self,
+        subject: str,
+        schema: Any,
+        *,
+        references: References | None = None,
+        normalize: bool = False,
+    ) -> int:
         """Register ``schema`` under ``subject`` (or find it registered); returns its id."""
-        text = schema_text(schema)
-        cached = self._cache.ids.get((subject, text))
+        text, refs = schema_text(schema), as_references(references)
+        cached = self._cache.ids.get((subject, text, refs))
         if cached is not None:
             return cached
-        schema_id = int(self._call(*_register_request(subject, text, normalize))["id"])
-        self._cache.ids[(subject, text)] = schema_id
-        self._cache.schemas.setdefault(schema_id, text)
+        schema_id = int(self._call(*_register_request(subject, text, normalize, refs))["id"])
+        self._cache.ids[(subject, text, refs)] = schema_id
+        if not refs:  # the text is standalone: it is what schema_by_id answers
+            self._cache.schemas.setdefault(schema_id, text)
         return schema_id
 
-    def lookup(self, subject: str, schema: Any, *, deleted: bool = False) -> RegisteredSchema:
-        """The registration of ``schema`` under ``subject``; RegistryError 40401/40403 if none."""
-        text = schema_text(schema)
-        found = _registered(self._call(*_lookup_request(subject, text, deleted)))
-        self._cache.ids[(subject, text)] = found.id
+    def lookup(
+        self,
+        subject: str,
+        schema: Any,
+        *,
+        references: References | None = None,
+        deleted: bool = False,
+    ) -> RegisteredSchema:
+        """The registration of ``schema`` (with ``references``) under ``subject``;
+        RegistryError 40401/40403 if none."""
+        text, refs = schema_text(schema), as_references(references)
+        body = self._call(*_lookup_request(subject, text, deleted, refs))
+        found = self._registered(body, _body_references(body) or refs)
+        self._cache.ids[(subject, text, refs)] = found.id
         return found
 
     def schema_by_id(self, schema_id: int) -> str:
-        """The schema string of a global id (cached forever: ids are immutable)."""
+        """The standalone schema string of a global id (cached forever: ids are immutable)."""
         cached = self._cache.schemas.get(schema_id)
         if cached is None:
-            cached = self._call("GET", _path("schemas", "ids", schema_id))["schema"]
+            body = self._call("GET", _path("schemas", "ids", schema_id))
+            cached = self._resolve(body["schema"], _body_references(body))
             self._cache.schemas[schema_id] = cached
         return cached
 
     def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
-        """A version of ``subject`` (``"latest"`` by default)."""
-        return _registered(self._call("GET", _path("subjects", subject, "versions", version)))
+        """A version of ``subject`` (``"latest"`` by default), its schema standalone."""
+        body = self._call("GET", _version_path(subject, version))
+        return self._registered(body, _body_references(body))
 
     def latest(self, subject: str) -> RegisteredSchema:
         return self.version(subject, "latest")
+
+    def _registered(
+        self, body: Mapping[str, Any], references: tuple[Reference, ...]
+    ) -> RegisteredSchema:
+        standalone = self._cache.schemas.get(int(body["id"]))
+        if standalone is None:
+            standalone = self._resolve(body["schema"], references)
+            self._cache.schemas[int(body["id"])] = standalone
+        return _registered(body, standalone, references)
+
+    def _resolve(self, text: str, references: tuple[Reference, ...]) -> str:
+        """Fetch what ``references`` reach (each subject version once), then inline."""
+        graph: _Graph = {}
+        pending = list(references)
+        while pending:
+            ref = pending.pop()
+            if ref in graph:
+                continue
+            found = self._cache.referenced_version(ref)
+            if found is None:
+                found = self._cache.keep_referenced(
+                    ref, self._call("GET", _version_path(ref.subject, ref.version))
+                )
+            graph[ref] = found
+            pending.extend(found[1])
+        return _standalone(text, references, graph)
 
     def subjects(self) -> list[str]:
         return self._call("GET", "/subjects")
@@ -289,14 +441,17 @@ class RegistryClient:
         return self._call("PUT", path, {"compatibility": level})["compatibility"]
 
     def test_compatibility(
-        self, subject: str, schema: Any, version: int | str = "latest"
+        self,
+        subject: str,
+        schema: Any,
+        version: int | str = "latest",
+        *,
+        references: References | None = None,
     ) -> CompatibilityResult:
-        body = self._call(
-            "POST",
-            _path("compatibility", "subjects", subject, "versions", version),
-            {"schema": schema_text(schema)},
-            {"verbose": "true"},
+        request = _compatibility_request(
+            subject, schema_text(schema), version, as_references(references)
         )
+        body = self._call(*request)
         return CompatibilityResult(body["is_compatible"], tuple(body.get("messages") or ()))
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
@@ -306,7 +461,8 @@ class RegistryClient:
 
 class AsyncRegistryClient:
     """The asyncio twin of ``RegistryClient`` for services: register, lookup, schema_by_id,
-    version/latest, subjects, set_compatibility (awaitable, same caching)."""
+    version/latest, test_compatibility, subjects, set_compatibility (awaitable, same caching
+    and reference resolution)."""
 
     def __init__(
         self,
@@ -353,26 +509,44 @@ class AsyncRegistryClient:
         except RegistryError as exc:
             raise _explain(exc, self._auth) from None
 
-    async def register(self, subject: str, schema: Any, *, normalize: bool = False) -> int:
-        text = schema_text(schema)
-        cached = self._cache.ids.get((subject, text))
+    async def register(
+        self,
+        subject: str,
+        schema: Any,
+        *,
+        references: References | None = None,
+        normalize: bool = False,
+    ) -> int:
+        text, refs = schema_text(schema), as_references(references)
+        cached = self._cache.ids.get((subject, text, refs))
         if cached is not None:
             return cached
-        schema_id = int((await self._call(*_register_request(subject, text, normalize)))["id"])
-        self._cache.ids[(subject, text)] = schema_id
-        self._cache.schemas.setdefault(schema_id, text)
+        request = _register_request(subject, text, normalize, refs)
+        schema_id = int((await self._call(*request))["id"])
+        self._cache.ids[(subject, text, refs)] = schema_id
+        if not refs:
+            self._cache.schemas.setdefault(schema_id, text)
         return schema_id
 
-    async def lookup(self, subject: str, schema: Any, *, deleted: bool = False) -> RegisteredSchema:
-        text = schema_text(schema)
-        found = _registered(await self._call(*_lookup_request(subject, text, deleted)))
-        self._cache.ids[(subject, text)] = found.id
+    async def lookup(
+        self,
+        subject: str,
+        schema: Any,
+        *,
+        references: References | None = None,
+        deleted: bool = False,
+    ) -> RegisteredSchema:
+        text, refs = schema_text(schema), as_references(references)
+        body = await self._call(*_lookup_request(subject, text, deleted, refs))
+        found = await self._registered(body, _body_references(body) or refs)
+        self._cache.ids[(subject, text, refs)] = found.id
         return found
 
     async def schema_by_id(self, schema_id: int) -> str:
         cached = self._cache.schemas.get(schema_id)
         if cached is None:
-            cached = (await self._call("GET", _path("schemas", "ids", schema_id)))["schema"]
+            body = await self._call("GET", _path("schemas", "ids", schema_id))
+            cached = await self._resolve(body["schema"], _body_references(body))
             self._cache.schemas[schema_id] = cached
         return cached
 
@@ -381,10 +555,49 @@ class AsyncRegistryClient:
         return self._cache.schemas.get(schema_id)
 
     async def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
-        return _registered(await self._call("GET", _path("subjects", subject, "versions", version)))
+        body = await self._call("GET", _version_path(subject, version))
+        return await self._registered(body, _body_references(body))
 
     async def latest(self, subject: str) -> RegisteredSchema:
         return await self.version(subject, "latest")
+
+    async def test_compatibility(
+        self,
+        subject: str,
+        schema: Any,
+        version: int | str = "latest",
+        *,
+        references: References | None = None,
+    ) -> CompatibilityResult:
+        request = _compatibility_request(
+            subject, schema_text(schema), version, as_references(references)
+        )
+        body = await self._call(*request)
+        return CompatibilityResult(body["is_compatible"], tuple(body.get("messages") or ()))
+
+    async def _registered(
+        self, body: Mapping[str, Any], references: tuple[Reference, ...]
+    ) -> RegisteredSchema:
+        standalone = self._cache.schemas.get(int(body["id"]))
+        if standalone is None:
+            standalone = await self._resolve(body["schema"], references)
+            self._cache.schemas[int(body["id"])] = standalone
+        return _registered(body, standalone, references)
+
+    async def _resolve(self, text: str, references: tuple[Reference, ...]) -> str:
+        graph: _Graph = {}
+        pending = list(references)
+        while pending:
+            ref = pending.pop()
+            if ref in graph:
+                continue
+            found = self._cache.referenced_version(ref)
+            if found is None:
+                body = await self._call("GET", _version_path(ref.subject, ref.version))
+                found = self._cache.keep_referenced(ref, body)
+            graph[ref] = found
+            pending.extend(found[1])
+        return _standalone(text, references, graph)
 
     async def subjects(self) -> list[str]:
         return await self._call("GET", "/subjects")

@@ -8,7 +8,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from producers.models.base import EventModel, RecordModel
+from producers.models.base import EventModel
+from producers.models.types import Address
 
 __all__ = [
     "Address",
@@ -29,23 +30,6 @@ class DeregistrationReason(StrEnum):
     DECEASED = "DECEASED"
     OFFICIAL_CORRECTION = "OFFICIAL_CORRECTION"
     OTHER = "OTHER"
-
-
-class Address(RecordModel):
-    """Anschrift nach XÖV-Datentyp Anschrift (strasse, hausnummer, postleitzahl, wohnort)."""
-
-    street: str = Field(
-        description="Straßenname (XÖV: strasse), z. B. 'Weststraße'.",
-    )
-    house_number: str = Field(
-        description="Hausnummer mit Zusatz (XÖV: hausnummer), z. B. '12a'.",
-    )
-    postcode: str = Field(
-        description="Fünfstellige Postleitzahl (XÖV: postleitzahl); in Hamm 59063 bis 59077.",
-    )
-    city: str = Field(
-        description="Wohnort/Gemeinde (XÖV: wohnort), z. B. 'Hamm'.",
-    )
 
 
 class ResidentDeregistered(EventModel):

@@ -8,28 +8,18 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from producers.models.base import EventModel, Int32, Int64, RecordModel
+from producers.models.base import EventModel, Int32, Int64
+from producers.models.types import GeoPoint, InfrastructureGeoPoint
 
 __all__ = [
     "GeoPoint",
     "HydrantInspected",
     "HydrantType",
     "IncidentClosed",
-    "IncidentClosedGeoPoint",
     "IncidentType",
+    "InfrastructureGeoPoint",
     "InspectionResult",
 ]
-
-
-class GeoPoint(RecordModel):
-    """WGS84-Koordinate (Standort des Hydranten)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
-    )
 
 
 class HydrantType(StrEnum):
@@ -61,7 +51,7 @@ class HydrantInspected(EventModel):
     occurred_at: dt.datetime = Field(
         description="Zeitpunkt der Prüfung.",
     )
-    location: GeoPoint = Field(
+    location: InfrastructureGeoPoint = Field(
         description="Standort des Hydranten.",
     )
     hydrant_type: HydrantType = Field(
@@ -90,17 +80,6 @@ class IncidentType(StrEnum):
     OTHER = "OTHER"
 
 
-class IncidentClosedGeoPoint(RecordModel):
-    """WGS84-Koordinate (Einsatzort)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
-    )
-
-
 class IncidentClosed(EventModel):
     """Ein Einsatz der Feuerwehr Hamm wurde abgeschlossen."""
 
@@ -118,7 +97,7 @@ class IncidentClosed(EventModel):
     incident_type: IncidentType = Field(
         description="Einsatzart.",
     )
-    location: IncidentClosedGeoPoint = Field(
+    location: GeoPoint = Field(
         description="Einsatzort; oft eine Wohnung.",
     )
     postcode: str = Field(

@@ -2,7 +2,11 @@
 
 Writes ``producers/models/<department>.py`` (one model per event type and nested record, one
 ``StrEnum`` per Avro enum) and ``producers/models/__init__.py`` (``MODELS``: topic → model) from
-the *latest* version of every subject. The output is committed; ``--check`` (and a unit test)
+the *latest* version of every subject. The shared types of ``schemas/_types/`` (latest
+version each) become ``producers/models/types.py``; a department module imports the ones its
+schemas use (and re-exports them: ``from producers.models.buergeramt import Address`` works)
+instead of repeating them. A schema that pins an older version of a type gets a class of its
+own, as any nested record. The output is committed; ``--check`` (and a unit test)
 fail when it differs from what the schemas give, so the models never go stale. The code is
 emitted already in ``ruff format`` style.
 """
@@ -22,6 +26,7 @@ import typer
 from pydantic import BaseModel
 
 from hub.schemas.catalog import Subject, default_schemas_dir, load_catalog
+from hub.schemas.shared_types import TYPES_NAMESPACE, SharedType
 
 OUT_DIR = Path(__file__).resolve().parent
 _PRIMITIVES = {
@@ -46,6 +51,7 @@ _LOGICAL = {
     "uuid": "str",
 }
 _RESERVED = set(dir(BaseModel)) | {"TOPIC", "to_avro"}
+TYPES_MODULE = "types"
 
 
 class GenerationError(ValueError):
@@ -67,6 +73,7 @@ class _Department:
     by_fullname: dict[str, tuple[str, str]] = field(default_factory=dict)  # → (class, identity)
     used: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
+    shared: set[str] = field(default_factory=set)  # classes imported from the types module
 
 
 def literal(value: str) -> str:
@@ -88,6 +95,14 @@ def class_name(fullname: str) -> str:
     return short[:1].upper() + short[1:]
 
 
+def type_class_name(fullname: str) -> str:
+    """The class of a shared type: its name below ``de.hamm.types`` in PascalCase
+    (``de.hamm.types.infrastructure.GeoPoint`` → ``InfrastructureGeoPoint``), so two types of
+    one short name in different namespaces stay apart."""
+    relative = fullname.removeprefix(f"{TYPES_NAMESPACE}.")
+    return "".join(part[:1].upper() + part[1:] for part in relative.split("."))
+
+
 def _docstring(doc: str | None, indent: str = "    ") -> list[str]:
     if not doc:
         return []
@@ -98,10 +113,22 @@ def _docstring(doc: str | None, indent: str = "    ") -> list[str]:
 
 
 class _Renderer:
-    def __init__(self, department: _Department, topic: str, named: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        department: _Department,
+        topic: str,
+        named: dict[str, Any],
+        *,
+        shared: dict[str, str] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        """``shared``: full name → class of the types module to import instead of generating;
+        ``names``: full name → the class name to give a type generated here."""
         self.dept = department
         self.topic = topic
         self.named = named
+        self.shared = shared or {}
+        self.names = names or {}
         self.event_class = ""
 
     def type_of(self, schema: Any) -> str:
@@ -138,11 +165,15 @@ class _Renderer:
 
     def named_class(self, schema: dict[str, Any]) -> str:
         fullname = schema["name"]
+        imported = self.shared.get(fullname)
+        if imported is not None:
+            self.dept.shared.add(imported)
+            return imported
         identity = json.dumps(schema, sort_keys=True, ensure_ascii=False)
         known = self.dept.by_fullname.get(fullname)
         if known is not None and known[1] == identity:
             return known[0]
-        name = class_name(fullname)
+        name = self.names.get(fullname) or class_name(fullname)
         if name in self.dept.used:  # same name, different definition: qualify by the event
             name = f"{self.event_class}{name}"
         if name in self.dept.used:
@@ -204,7 +235,7 @@ class _Renderer:
         if isinstance(resolved, dict) and resolved.get("logicalType"):
             return None  # an epoch number is not a default a person would read
         if kind == "enum" and isinstance(value, str):
-            return f"default={class_name(resolved['name'])}.{value}"
+            return f"default={self.named_class(resolved)}.{value}"
         if kind == "array" and value == []:
             return "default_factory=list"
         if kind == "map" and value == {}:
@@ -216,14 +247,27 @@ class _Renderer:
         return None
 
 
-def render_department(department: str, subjects: list[Subject]) -> str:
-    """The source of ``producers/models/<department>.py``."""
+def render_department(
+    department: str, subjects: list[Subject], types: dict[str, SharedType] | None = None
+) -> str:
+    """The source of ``producers/models/<department>.py``; the shared ``types`` its schemas use
+    (in their latest version) are imported from ``producers/models/types.py``."""
     dept = _Department(department)
+    latest_types = {name: t.latest.version for name, t in (types or {}).items()}
+    for subject in subjects:  # taken first: a nested record of the same name gets qualified
+        for use in subject.latest.uses:
+            if latest_types.get(use.name) == use.version:
+                dept.used.add(type_class_name(use.name))
     events = []
     for subject in sorted(subjects, key=lambda s: s.topic):
         latest = subject.latest
         parsed = fastavro.parse_schema(latest.schema)
-        renderer = _Renderer(dept, subject.topic, parsed.get("__named_schemas", {}))
+        shared = {
+            use.name: type_class_name(use.name)
+            for use in latest.uses
+            if latest_types.get(use.name) == use.version
+        }
+        renderer = _Renderer(dept, subject.topic, parsed.get("__named_schemas", {}), shared=shared)
         event_name = class_name(parsed["name"])
         renderer.event_class = event_name
         if event_name in dept.used:
@@ -240,6 +284,32 @@ def render_department(department: str, subjects: list[Subject]) -> str:
             '"""',
         ]
     )
+    return _module(header, dept, ["EventModel"])
+
+
+def render_types(types: dict[str, SharedType]) -> str:
+    """The source of ``producers/models/types.py``: the latest version of every shared type."""
+    dept = _Department(TYPES_MODULE)
+    names = {name: type_class_name(name) for name in types}
+    for name in sorted(types):
+        parsed = fastavro.parse_schema(types[name].latest.schema)
+        renderer = _Renderer(
+            dept, f"schemas/_types/{name}", parsed.get("__named_schemas", {}), names=names
+        )
+        renderer.type_of(name)
+    header = "\n".join(
+        [
+            '"""Shared types of the event models: generated from schemas/_types/ by',
+            "``python -m producers.models.generate``; do not edit, regenerate. The department",
+            "modules import (and re-export) the ones their schemas use.",
+            '"""',
+        ]
+    )
+    return _module(header, dept, [])
+
+
+def _module(header: str, dept: _Department, base: list[str]) -> str:
+    """Header, imports, ``__all__`` and the classes of one generated module."""
     imports = []
     if "dt" in dept.imports:
         imports.append("import datetime as dt")
@@ -249,13 +319,18 @@ def render_department(department: str, subjects: list[Subject]) -> str:
         imports.append("from enum import StrEnum")
     if "ClassVar" in dept.imports:
         imports.append("from typing import ClassVar")
-    base = ["EventModel", "RecordModel", *sorted(dept.imports & {"Int32", "Int64"})]
+    if any("(RecordModel)" in c.source for c in dept.classes):
+        base = [*base, "RecordModel"]
+    base += sorted(dept.imports & {"Int32", "Int64"})
+    models = [_import("producers.models.base", base)] if base else []
+    if dept.shared:
+        models.append(_import(f"producers.models.{TYPES_MODULE}", dept.shared))
     blocks = [
         "\n".join(imports),
-        "from pydantic import Field",
-        _import("producers.models.base", base),
+        "from pydantic import Field" if any("Field(" in c.source for c in dept.classes) else "",
+        "\n".join(models),
     ]
-    exports = _all_list(c.name for c in dept.classes)
+    exports = _all_list([*(c.name for c in dept.classes), *dept.shared])
     head = f"{header}\n\n" + "\n\n".join(b for b in blocks if b) + f"\n\n{exports}"
     return "\n\n\n".join([head, *(c.source for c in dept.classes)]) + "\n"
 
@@ -355,9 +430,14 @@ def generate(schemas_dir: Path | None = None) -> dict[str, str]:
         by_department.setdefault(subject.latest.department, []).append(subject)
     files: dict[str, str] = {}
     events: dict[str, list[tuple[str, str]]] = {}
+    types = getattr(catalog, "types", {})
+    if types:
+        files[f"{TYPES_MODULE}.py"] = render_types(types)
     for department, subjects in sorted(by_department.items()):
         module = module_name(department)
-        files[f"{module}.py"] = render_department(department, subjects)
+        if module in (TYPES_MODULE, "base", "generate"):
+            raise GenerationError(f"department {department!r}: its module name is reserved")
+        files[f"{module}.py"] = render_department(department, subjects, types)
         events[module] = [
             (s.topic, class_name(s.latest.schema["name"]))
             for s in sorted(subjects, key=lambda s: s.topic)

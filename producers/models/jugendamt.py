@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from producers.models.base import EventModel, Int32, RecordModel
+from producers.models.types import Address
 
 __all__ = [
     "Address",
@@ -108,23 +109,6 @@ class Child(RecordModel):
     )
     care_needs: CareNeeds = Field(
         description="Besondere Bedarfe (Gesundheit, Behinderung).",
-    )
-
-
-class Address(RecordModel):
-    """Anschrift nach XÖV-Datentyp Anschrift (strasse, hausnummer, postleitzahl, wohnort)."""
-
-    street: str = Field(
-        description="Straßenname (XÖV: strasse), z. B. 'Weststraße'.",
-    )
-    house_number: str = Field(
-        description="Hausnummer mit Zusatz (XÖV: hausnummer), z. B. '12a'.",
-    )
-    postcode: str = Field(
-        description="Fünfstellige Postleitzahl (XÖV: postleitzahl); in Hamm 59063 bis 59077.",
-    )
-    city: str = Field(
-        description="Wohnort/Gemeinde (XÖV: wohnort), z. B. 'Hamm'.",
     )
 
 

@@ -8,28 +8,17 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from producers.models.base import EventModel, Int32, RecordModel
+from producers.models.base import EventModel, Int32
+from producers.models.types import GeoPoint
 
 __all__ = [
     "GeoPoint",
     "NoiseComplaintFiled",
     "NoiseSource",
     "ParkingViolationRecorded",
-    "ParkingViolationRecordedGeoPoint",
     "ReportChannel",
     "ViolationType",
 ]
-
-
-class GeoPoint(RecordModel):
-    """WGS84-Koordinate (Ort der Lärmquelle)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
-    )
 
 
 class NoiseSource(StrEnum):
@@ -112,17 +101,6 @@ class ViolationType(StrEnum):
     OTHER = "OTHER"
 
 
-class ParkingViolationRecordedGeoPoint(RecordModel):
-    """WGS84-Koordinate (Standort des Fahrzeugs)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
-    )
-
-
 class ParkingViolationRecorded(EventModel):
     """Der kommunale Ordnungsdienst hat einen Parkverstoß festgestellt."""
 
@@ -140,7 +118,7 @@ class ParkingViolationRecorded(EventModel):
     violation_type: ViolationType = Field(
         description="Art des Verstoßes.",
     )
-    location: ParkingViolationRecordedGeoPoint = Field(
+    location: GeoPoint = Field(
         description="Standort des Fahrzeugs.",
     )
     street: str = Field(

@@ -8,19 +8,19 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from producers.models.base import EventModel, Int32, Int64, RecordModel
+from producers.models.base import EventModel, Int32, Int64
+from producers.models.types import InfrastructureGeoPoint
 
 __all__ = [
     "Acceptance",
     "DamageType",
-    "GeoPoint",
+    "InfrastructureGeoPoint",
     "LaneClosure",
     "ReportChannel",
     "RoadworksFinished",
     "RoadworksStarted",
     "Severity",
     "StreetDamageReported",
-    "StreetDamageReportedGeoPoint",
     "WorksType",
 ]
 
@@ -56,17 +56,6 @@ class RoadworksFinished(EventModel):
     )
     delay_days: Int32 = Field(
         description="Verzug gegenüber dem geplanten Ende in Tagen (negativ: früher fertig).",
-    )
-
-
-class GeoPoint(RecordModel):
-    """WGS84-Koordinate (Mittelpunkt der Baustelle)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
     )
 
 
@@ -107,7 +96,7 @@ class RoadworksStarted(EventModel):
     postcode: str = Field(
         description="Postleitzahl, 59063 bis 59077.",
     )
-    location: GeoPoint = Field(
+    location: InfrastructureGeoPoint = Field(
         description="Mittelpunkt der Baustelle.",
     )
     planned_end: dt.date = Field(
@@ -124,17 +113,6 @@ class RoadworksStarted(EventModel):
     )
     estimated_cost_cents: Int64 = Field(
         description="Geschätzte Kosten in Euro-Cent (für Kostenklassen). Ab v2 long: Großprojekte über 21,4 Mio. € passen nicht in int.",
-    )
-
-
-class StreetDamageReportedGeoPoint(RecordModel):
-    """WGS84-Koordinate (Ort des Schadens)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
     )
 
 
@@ -182,7 +160,7 @@ class StreetDamageReported(EventModel):
     occurred_at: dt.datetime = Field(
         description="Eingang der Meldung.",
     )
-    location: StreetDamageReportedGeoPoint = Field(
+    location: InfrastructureGeoPoint = Field(
         description="Ort des Schadens.",
     )
     street: str = Field(

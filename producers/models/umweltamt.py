@@ -8,29 +8,18 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from producers.models.base import EventModel, Int32, RecordModel
+from producers.models.base import EventModel, Int32
+from producers.models.types import InfrastructureGeoPoint
 
 __all__ = [
     "AirQualityMeasured",
     "AveragingPeriod",
-    "GeoPoint",
+    "InfrastructureGeoPoint",
     "Measure",
     "TreeCondition",
     "TreeInspected",
-    "TreeInspectedGeoPoint",
     "ValidationStatus",
 ]
-
-
-class GeoPoint(RecordModel):
-    """WGS84-Koordinate (Standort der Messstation)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
-    )
 
 
 class AveragingPeriod(StrEnum):
@@ -61,7 +50,7 @@ class AirQualityMeasured(EventModel):
     occurred_at: dt.datetime = Field(
         description="Ende des Mittelungszeitraums.",
     )
-    station_location: GeoPoint = Field(
+    station_location: InfrastructureGeoPoint = Field(
         description="Standort der Messstation.",
     )
     averaging_period: AveragingPeriod = Field(
@@ -84,17 +73,6 @@ class AirQualityMeasured(EventModel):
     )
     validation: ValidationStatus = Field(
         description="Stand der Plausibilisierung.",
-    )
-
-
-class TreeInspectedGeoPoint(RecordModel):
-    """WGS84-Koordinate (Standort des Baums)."""
-
-    lat: float = Field(
-        description="Breitengrad in Dezimalgrad (WGS84), in Hamm etwa 51.62 bis 51.73.",
-    )
-    lon: float = Field(
-        description="Längengrad in Dezimalgrad (WGS84), in Hamm etwa 7.70 bis 7.97.",
     )
 
 
@@ -130,7 +108,7 @@ class TreeInspected(EventModel):
     occurred_at: dt.datetime = Field(
         description="Zeitpunkt der Kontrolle.",
     )
-    location: TreeInspectedGeoPoint = Field(
+    location: InfrastructureGeoPoint = Field(
         description="Standort des Baums.",
     )
     species: str = Field(

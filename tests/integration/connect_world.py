@@ -3,7 +3,6 @@ department with its own topic, its schema registered, and a read_committed reade
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import registry_config
 
+from hub.schemas.catalog import standalone_schema
 from hub.serde import RegistryClient
 from hub.topics import TopicSpec, ensure_topics
 
@@ -42,7 +42,7 @@ class Dept:
     ) -> str:
         topic = self.topic(entity_event)
         with RegistryClient(self.registry_url) as client:
-            client.register(f"{topic}-value", json.loads(schema_path.read_text()))
+            client.register(f"{topic}-value", standalone_schema(schema_path))
         await ensure_topics(self.bootstrap, [TopicSpec(topic, partitions=partitions)])
         return topic
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +26,7 @@ from hub.access.broker import BrokerAccess
 from hub.access.service import plan_access
 from hub.credentials import CredentialStore
 from hub.kafka import KafkaSecurity
+from hub.schemas.catalog import standalone_schema
 from hub.serde import RegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,7 +112,9 @@ class World:
         self.agreements_dir.mkdir(parents=True)
         subject_dir = self.schemas_dir / self.dept / "resident.moved"
         subject_dir.mkdir(parents=True)
-        shutil.copy(SOURCE_SCHEMA, subject_dir / "v1.avsc")
+        # Standalone (the shared types it names written out): this tree has no _types/, and
+        # the Confluent serializer below takes the schema text as it is.
+        (subject_dir / "v1.avsc").write_text(json.dumps(standalone_schema(SOURCE_SCHEMA)))
         self.source = f"{self.dept}.resident.moved"
         self.dlq = f"{self.dept}.dlq"
         self.audit = f"{self.dept}.audit"

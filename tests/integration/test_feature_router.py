@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from identity import confluent_security, registry_config
 
 from consumers.features.pipeline import FeaturePipeline, PipelineConfig, read_log
 from consumers.router.service import Router, RouterConfig
+from hub.schemas.catalog import standalone_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = b"test-master-secret-0123456789abcdef"
@@ -52,7 +52,9 @@ async def test_router_to_features_end_to_end(kafka_bootstrap, registry_url, tmp_
     source = f"{dept}.noise-complaint.filed"
     schema_dir = tmp_path / "schemas" / dept / "noise-complaint.filed"
     schema_dir.mkdir(parents=True)
-    shutil.copy(REPO / "schemas" / "ordnungsamt" / "noise-complaint.filed" / "v1.avsc", schema_dir)
+    source_schema = REPO / "schemas" / "ordnungsamt" / "noise-complaint.filed" / "v1.avsc"
+    # Standalone: this tree has no _types/, and Confluent's serializer takes the text as it is.
+    (schema_dir / "v1.avsc").write_text(json.dumps(standalone_schema(source_schema)))
     agreements = tmp_path / "catalog" / "agreements"
     features = tmp_path / "catalog" / "features"
     agreements.mkdir(parents=True)

@@ -260,7 +260,11 @@ def test_publish_catalog_to_the_registry_is_idempotent(
         second = publish_catalog(catalog, server.url)
         assert second[-1].startswith("nothing changed")
         subjects = httpx.get(f"{server.url}/subjects").json()
-        assert subjects == sorted(s.subject for s in catalog.values())
+        expected = [
+            *(t.subject for t in catalog.types.values()),
+            *(s.subject for s in catalog.values()),
+        ]
+        assert subjects == sorted(expected)  # the shared types' subjects too
 
 
 async def test_a_restarted_instance_tombstones_proposals_left_by_a_dead_writer(

@@ -92,6 +92,7 @@ def sample_catalog(root: Path, prefix: str) -> tuple[Path, Path]:
     so the derived schemas have the shape the committed models were generated from."""
     schemas, agreements = root / "schemas", root / "catalog" / "agreements"
     agreements.mkdir(parents=True)
+    shutil.copytree(default_schemas_dir() / "_types", schemas / "_types")  # the shared types
     for agreement in SAMPLE_AGREEMENTS:
         department, entity_event = agreement.source.split(".", 1)
         target = schemas / f"{prefix}{department}" / entity_event

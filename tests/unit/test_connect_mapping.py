@@ -4,12 +4,12 @@ JSON-lines reading with line numbers, and the reject file's cut-back on restart.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from hub.schemas.catalog import standalone_schema
 from producers.connectors.files import RejectFile, event_id
 from producers.connectors.mapping import (
     MappingError,
@@ -24,8 +24,8 @@ from producers.connectors.readers import FileFormatError, Row, read_csv, read_js
 REPO = Path(__file__).resolve().parents[2]
 MAPPING = REPO / "catalog" / "mappings" / "ordnungsamt-parking-violations.yaml"
 SAMPLE = REPO / "catalog" / "mappings" / "ordnungsamt-parking-violations.sample.csv"
-PARKING = json.loads((REPO / "schemas/ordnungsamt/parking-violation.recorded/v1.avsc").read_text())
-TREE = json.loads((REPO / "schemas/umweltamt/tree.inspected/v1.avsc").read_text())
+PARKING = standalone_schema(REPO / "schemas/ordnungsamt/parking-violation.recorded/v1.avsc")
+TREE = standalone_schema(REPO / "schemas/umweltamt/tree.inspected/v1.avsc")
 
 
 def bound():

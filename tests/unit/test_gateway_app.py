@@ -3,7 +3,6 @@ publisher. The real broker is in tests/integration/test_gateway.py."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,14 @@ import httpx
 import pytest
 from fastavro import parse_schema
 
+from hub.schemas.catalog import standalone_schema
 from producers.gateway.app import create_app
 from producers.gateway.departments import hash_token, parse_departments
 from producers.sdk import PublishedEvent
 from producers.sdk.errors import PublisherError, RecordValidationError, UnknownTopicError
 
 REPO = Path(__file__).resolve().parents[2]
-TREE = json.loads((REPO / "schemas/umweltamt/tree.inspected/v1.avsc").read_text())
+TREE = standalone_schema(REPO / "schemas/umweltamt/tree.inspected/v1.avsc")
 TOPIC = "umweltamt.tree.inspected"
 TOKEN = "hub_unit-test-token"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import random
 import subprocess
 import sys
@@ -190,3 +191,72 @@ def test_model_of_and_lazily_imported_names():
         model_of("x.y.z")
     with pytest.raises(AttributeError, match="NoSuchModel"):
         _ = models.NoSuchModel
+
+
+def test_shared_types_live_in_one_module_and_are_re_exported():
+    from producers.models import buergeramt, feuerwehr, types, umweltamt
+
+    assert buergeramt.Address is types.Address  # `from producers.models.buergeramt import Address`
+    assert "Address" in buergeramt.__all__
+    assert "class Address" not in (OUT_DIR / "buergeramt.py").read_text(encoding="utf-8")
+    assert feuerwehr.HydrantInspected.model_fields["location"].annotation is (
+        types.InfrastructureGeoPoint
+    )
+    assert feuerwehr.IncidentClosed.model_fields["location"].annotation is types.GeoPoint
+    assert umweltamt.TreeInspected.model_fields["location"].annotation is (
+        types.InfrastructureGeoPoint
+    )
+    assert set(types.__all__) == {"Address", "GeoPoint", "InfrastructureGeoPoint"}
+
+
+def test_a_schema_pinning_an_older_type_version_gets_a_class_of_its_own(tmp_path, monkeypatch):
+    address = {
+        "type": "record",
+        "name": "de.hamm.types.Address",
+        "doc": "Anschrift.",
+        "fields": [{"name": "street", "type": "string", "doc": "Straße."}],
+    }
+    newer = {
+        **address,
+        "fields": [*address["fields"], {"name": "city", "type": "string", "default": "Hamm"}],
+    }
+
+    def event(name: str, **extra):
+        return {
+            "type": "record",
+            "name": name,
+            "namespace": "de.hamm.testamt",
+            "x-key": "id",
+            "fields": [
+                {"name": "id", "type": "string"},
+                {"name": "address", "type": "de.hamm.types.Address"},
+            ],
+            **extra,
+        }
+
+    files = {
+        "_types/de.hamm.types.Address/v1.avsc": address,
+        "_types/de.hamm.types.Address/v2.avsc": newer,
+        "testamt/thing.happened/v1.avsc": event("ThingHappened"),  # Address v1
+        "testamt/thing.moved/v1.avsc": event(
+            "ThingMoved", **{"x-type-versions": {"de.hamm.types.Address": 2}}
+        ),
+    }
+    for relative, schema in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(json.dumps(schema), encoding="utf-8")
+    generated = generate(tmp_path)
+    assert "class Address(RecordModel)" in generated["types.py"]
+    assert "city: str" in generated["types.py"]  # the latest version
+    source = generated["testamt.py"]
+    assert "from producers.models.types import Address" in source
+    assert "class ThingHappenedAddress(RecordModel)" in source  # v1, pinned by default
+    out = tmp_path / "out" / "producers_models_test"
+    out.mkdir(parents=True)
+    for name, text in generated.items():
+        text = text.replace("producers.models.types", "producers_models_test.types")
+        (out / name).write_text(text, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(out.parent))
+    module = importlib.import_module("producers_models_test.testamt")
+    assert module.ThingMoved.model_fields["address"].annotation is module.Address
+    assert "city" not in module.ThingHappenedAddress.model_fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from hub.registry.api import create_app
 from hub.registry.memory_log import MemoryLog
-from hub.registry.publish import PublishError, publish_catalog
+from hub.registry.publish import PublishError, publish_catalog, type_order
 from hub.registry.service import Registry
 from hub.schemas.catalog import SchemaFile, Subject, default_schemas_dir, load_catalog
 from hub.serde import RegistryClient
@@ -29,11 +30,12 @@ def test_publish_registers_every_version_then_changes_nothing(
     client: RegistryClient, log: MemoryLog
 ) -> None:
     catalog = load_catalog(default_schemas_dir())
+    subjects = [*catalog.types.values(), *catalog.values()]
+    versions = sum(len(s.versions) for s in subjects)
     lines = publish_catalog(catalog, "http://testserver", client=client)
-    versions = sum(len(s.versions) for s in catalog.values())
     assert sum(": registered, id" in line for line in lines) == versions
-    assert lines[-1].startswith(f"{versions + len(catalog)} change(s) published")
-    for subject in catalog.values():
+    assert lines[-1].startswith(f"{versions + len(subjects) + 1} change(s) published")
+    for subject in subjects:
         assert client.versions(subject.subject) == [f.version for f in subject.versions]
         assert client.subject_compatibility(subject.subject) == subject.compatibility.upper()
     written = len(log.records)
@@ -41,8 +43,32 @@ def test_publish_registers_every_version_then_changes_nothing(
     again = publish_catalog(catalog, "http://testserver", client=client)
     assert again[-1].startswith("nothing changed")
     assert sum("already registered" in line for line in again) == versions
-    assert sum("(unchanged)" in line for line in again) == len(catalog)
+    assert sum("(unchanged)" in line for line in again) == len(subjects) + 1  # and the global level
     assert len(log.records) == written
+
+
+def test_the_shared_types_go_first_and_schemas_carry_their_references(
+    client: RegistryClient,
+) -> None:
+    catalog = load_catalog(default_schemas_dir())
+    lines = publish_catalog(catalog, "http://testserver", client=client)
+    first_event = next(i for i, line in enumerate(lines) if "-value" in line)
+    assert {line.split(":")[0] for line in lines[:first_event]} >= {
+        "de.hamm.types.Address",
+        "de.hamm.types.GeoPoint",
+        "de.hamm.types.infrastructure.GeoPoint",
+    }
+    assert any(
+        line.startswith("buergeramt.resident.moved-value v2")
+        and line.endswith("references de.hamm.types.Address v1")
+        for line in lines
+    )
+    moved = catalog["buergeramt.resident.moved"].latest
+    registered = client.latest(moved.subject)
+    assert registered.references == moved.references
+    assert json.loads(registered.raw_schema) == moved.raw  # stored as written
+    assert json.loads(registered.schema) == moved.schema  # read back standalone
+    assert client.version("de.hamm.types.Address", 1).references == ()
 
 
 def _subject(*schemas: dict, compatibility: str = "BACKWARD") -> Subject:
@@ -66,5 +92,101 @@ def test_subject_level_decides_before_registration(client: RegistryClient) -> No
     lines = publish_catalog(
         {"t": _subject(v1, v2, compatibility="NONE")}, "http://testserver", client=client
     )
-    assert lines[0] == "test.thing.happened-value: compatibility unset -> NONE"
+    assert lines[0] == "global: compatibility BACKWARD -> BACKWARD_TRANSITIVE"
+    assert lines[1] == "test.thing.happened-value: compatibility unset -> NONE"
     assert client.versions("test.thing.happened-value") == [1, 2]
+
+
+# --- shared types -----------------------------------------------------------------------------
+
+
+def _type(name: str, *fields: dict, **extra: object) -> dict:
+    return {"type": "record", "name": name, "doc": f"{name}.", "fields": list(fields), **extra}
+
+
+def _field(name: str, avro_type: object, **extra: object) -> dict:
+    return {"name": name, "type": avro_type, "doc": f"{name}.", "x-pii": "none", **extra}
+
+
+def _tree(root: Path) -> Path:
+    """Address v1 and v2, GeoPoint, Place (Address v2 and GeoPoint), Area (Place), and an
+    event using Area and Address v1."""
+    files = {
+        "_types/de.hamm.types.Address/v1.avsc": _type(
+            "de.hamm.types.Address", _field("street", "string")
+        ),
+        "_types/de.hamm.types.Address/v2.avsc": _type(
+            "de.hamm.types.Address",
+            _field("street", "string"),
+            _field("city", "string", default="Hamm"),
+        ),
+        "_types/de.hamm.types.GeoPoint/v1.avsc": _type(
+            "de.hamm.types.GeoPoint", _field("lat", "double"), _field("lon", "double")
+        ),
+        "_types/de.hamm.types.Place/v1.avsc": _type(
+            "de.hamm.types.Place",
+            _field("address", "de.hamm.types.Address"),
+            _field("point", "de.hamm.types.GeoPoint"),
+            **{"x-type-versions": {"de.hamm.types.Address": 2}},
+        ),
+        "_types/de.hamm.types.Area/v1.avsc": _type(
+            "de.hamm.types.Area", _field("centre", "de.hamm.types.Place")
+        ),
+        "test/thing.happened/v1.avsc": _type(
+            "de.hamm.test.ThingHappened",
+            _field("id", "string"),
+            _field("area", "de.hamm.types.Area"),
+        ),
+    }
+    for relative, schema in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(schema), encoding="utf-8")
+    return root
+
+
+def test_type_order_puts_dependencies_and_earlier_versions_first(tmp_path: Path) -> None:
+    catalog = load_catalog(_tree(tmp_path))
+    order = [(f.name.rpartition(".")[2], f.version) for f in type_order(catalog.types)]
+    assert sorted(order) == sorted(
+        [("Address", 1), ("Address", 2), ("GeoPoint", 1), ("Place", 1), ("Area", 1)]
+    )
+    position = {item: index for index, item in enumerate(order)}
+    assert position[("Address", 1)] < position[("Address", 2)] < position[("Place", 1)]
+    assert position[("GeoPoint", 1)] < position[("Place", 1)] < position[("Area", 1)]
+
+
+def test_publish_registers_types_with_their_references_and_reads_back_standalone(
+    tmp_path: Path, client: RegistryClient
+) -> None:
+    catalog = load_catalog(_tree(tmp_path))
+    lines = publish_catalog(catalog, "http://testserver", client=client)
+    assert lines[-1].startswith("12 change(s)")  # global, 5 type versions, 1 event, 5 levels
+    assert any(
+        line.startswith("de.hamm.types.Place v1 (")
+        and line.endswith("references de.hamm.types.Address v2, de.hamm.types.GeoPoint v1")
+        for line in lines
+    )
+    assert client.versions("de.hamm.types.Address") == [1, 2]
+    thing = catalog["test.thing.happened"].latest
+    registered = client.latest("test.thing.happened-value")
+    assert registered.references == thing.references
+    assert [r.name for r in registered.references] == ["de.hamm.types.Area"]
+    assert json.loads(registered.schema) == thing.schema
+    fresh = RegistryClient("http://testserver", client=client._http)
+    assert json.loads(fresh.schema_by_id(registered.id)) == thing.schema
+    area = catalog.types["de.hamm.types.Area"].latest
+    assert json.loads(fresh.latest("de.hamm.types.Area").schema) == area.schema
+    assert publish_catalog(catalog, "http://testserver", client=client)[-1].startswith(
+        "nothing changed"
+    )
+
+
+def test_a_refused_type_version_names_its_file(tmp_path: Path, client: RegistryClient) -> None:
+    root = _tree(tmp_path)
+    breaking = _type("de.hamm.types.Address", _field("street", "string"), _field("n", "int"))
+    (root / "_types/de.hamm.types.Address/v2.avsc").write_text(json.dumps(breaking))
+    with pytest.raises(
+        PublishError, match=r"de\.hamm\.types\.Address v2 \(.*_types/de\.hamm\.types\.Address/v2"
+    ):
+        publish_catalog(load_catalog(root), "http://testserver", client=client)

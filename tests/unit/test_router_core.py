@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,11 +20,11 @@ from consumers.router.process import (
 )
 from consumers.router.routes import Route, SourceRoutes, compile_all, load_valid_agreements
 from hub.agreements import compile_agreement, load_agreement
-from hub.schemas.catalog import load_catalog
+from hub.schemas.catalog import load_catalog, standalone_schema
 from hub.serde import AvroSerde, parse
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((REPO / "schemas/buergeramt/resident.moved/v1.avsc").read_text())
+SCHEMA = standalone_schema(REPO / "schemas/buergeramt/resident.moved/v1.avsc")
 TOPIC = "buergeramt.resident.moved"
 SECRET = b"unit-test-master-secret-0123456789"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
