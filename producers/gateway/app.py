@@ -1,13 +1,21 @@
 """The HTTP ingest gateway: department systems that are not Python services publish JSON here.
 
 ``POST /v1/topics/{topic}/events`` takes one event (a JSON object) or a batch (a JSON array of
-event objects). Order of checks, each with its status: bearer token (401) → the topic belongs to
-the department (403) → a schema is registered for the topic (404) → the body is JSON (400) →
-rate limit (429 with Retry-After) → every event converts to the latest schema (422 listing each
-bad event's index and field; nothing of the batch is published) → publish and wait for the
-broker's acknowledgement of every event (201 with ids, partitions and offsets; 503 when the
-broker fails, in which case the client retries: events carry fresh ids, so a retry after a
-partial failure may duplicate what was acknowledged).
+event objects). Order of checks, each with its status: bearer token (401 with WWW-Authenticate)
+→ the department publishes through the gateway and the topic is its own (403) → a schema is
+registered for the topic (404) → the body is at most ``max_body_bytes`` (413, refused by its
+Content-Length or while it streams in, never held whole in memory) → the body is JSON, an
+object or a non-empty array of at most MAX_BATCH (400) → rate limit (429 with Retry-After) →
+every event converts to the latest schema (422 listing each bad event's index and field;
+nothing of the batch is published) → publish and wait for the broker's acknowledgement of every
+event (201 with ids, partitions and offsets; 503 with Retry-After when the broker fails, in
+which case the client retries: events carry fresh ids, so a retry after a partial failure may
+duplicate what was acknowledged).
+
+``/openapi.json`` (and ``/docs``, ``/redoc``) describe each topic's events exactly: one
+operation ``POST /v1/topics/<topic>/events`` per topic, its body the JSON Schema derived from
+the schema the gateway converts to (``producers.gateway.openapi``, ``document``). The generic
+route serves them all and is left out of the document, which it could only describe loosely.
 """
 
 from __future__ import annotations
@@ -21,15 +29,20 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 
 from hub.kafka import registry_auth
 from hub.serde import AsyncRegistryClient
 from producers.gateway.convert import ConversionError
 from producers.gateway.departments import Department, Departments
+from producers.gateway.document import ApiDocument, DocumentUnavailable
 from producers.gateway.metrics import GatewayMetrics
+from producers.gateway.openapi import SECURITY_SCHEME
 from producers.gateway.ratelimit import RateLimiter
 from producers.gateway.schemas import SchemaCache
 from producers.sdk.errors import PublisherError, RecordValidationError
@@ -37,81 +50,49 @@ from producers.sdk.errors import PublisherError, RecordValidationError
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 HEALTH_TIMEOUT = 5.0
+DOCUMENT_TTL = 10.0
+TITLE = "Datendrehscheibe ingest gateway"
+DESCRIPTION = (
+    "Publish events of a department system to the city data hub as JSON: one operation per "
+    "topic, its body the topic's registered schema as JSON Schema. Authenticate with "
+    "`Authorization: Bearer <token>` (see `hub gateway token`). With that header, "
+    "`/openapi.json` lists only the department's own topics."
+)
 
 
 class PublishedEventOut(BaseModel):
-    event_id: str
+    event_id: str = Field(description="The CloudEvents id (header ce_id) of the event.")
     partition: int
     offset: int
 
 
 class PublishedOut(BaseModel):
     topic: str
-    count: int
-    events: list[PublishedEventOut]
+    count: int = Field(description="How many events were published.")
+    events: list[PublishedEventOut] = Field(description="One entry per event, in the order sent.")
 
 
 class FieldErrorOut(BaseModel):
-    index: int | None = None
-    field: str
+    index: int | None = Field(
+        default=None, description="The event's position in the batch (only for a batch)."
+    )
+    field: str = Field(description="Dotted path of the field (location.lat, measures[2]).")
     message: str
 
 
 class ProblemOut(BaseModel):
     detail: str
-    errors: list[FieldErrorOut] = []
+    errors: list[FieldErrorOut] = Field(
+        default=[], description="For 422: every problem of every event."
+    )
 
 
-_EVENT_SCHEMA = {
-    "type": "object",
-    "description": "One event: the record as plain JSON. Timestamps as RFC 3339 strings "
-    "(with offset) or epoch milliseconds, dates as YYYY-MM-DD, enums as their symbol, "
-    "unions as the plain value (not Avro JSON's {'string': ...}), bytes as base64.",
-    "additionalProperties": True,
-}
-_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "oneOf": [
-                    {**_EVENT_SCHEMA, "title": "Event"},
-                    {
-                        "title": "Batch",
-                        "type": "array",
-                        "items": _EVENT_SCHEMA,
-                        "minItems": 1,
-                        "maxItems": MAX_BATCH,
-                        "description": "A batch: a JSON array of events, all or nothing.",
-                    },
-                ]
-            },
-            "examples": {
-                "event": {
-                    "summary": "one event",
-                    "value": {"tree_id": "B-4711", "occurred_at": "2026-11-25T09:30:00+01:00"},
-                },
-                "batch": {
-                    "summary": "a batch (JSON array)",
-                    "value": [{"tree_id": "B-4711"}, {"tree_id": "B-4712"}],
-                },
-            },
-        }
-    },
-}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ProblemOut, "description": "The body is not JSON, or not an object or array."},
-    401: {"model": ProblemOut, "description": "Missing or unknown bearer token."},
-    403: {"model": ProblemOut, "description": "The topic belongs to another department."},
-    404: {"model": ProblemOut, "description": "No schema is registered for the topic."},
-    422: {
-        "model": ProblemOut,
-        "description": "Events that do not fit the schema: index (batch) and field of each.",
-    },
-    429: {"model": ProblemOut, "description": "Rate limit exceeded; see Retry-After."},
-    503: {"model": ProblemOut, "description": "Broker or registry unavailable; retry later."},
-}
+class HealthOut(BaseModel):
+    status: str = Field(description="ok, or unavailable when a check failed.")
+    broker: str = Field(description="ok, or why the broker is unreachable.")
+    registry: str = Field(description="ok, or why the schema registry is unreachable.")
 
 
 def _problem(status: int, detail: str, errors: list[dict] | None = None, **headers: str) -> Any:
@@ -141,12 +122,15 @@ def create_app(
     limiter: RateLimiter | None = None,
     metrics: GatewayMetrics | None = None,
     manage_lifecycle: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    document_ttl: float = DOCUMENT_TTL,
 ) -> FastAPI:
     """The gateway app around a Publisher (``producers.sdk.Publisher``).
 
     With ``manage_lifecycle`` the app starts the publisher at startup and, at shutdown (after
     uvicorn has finished the requests in flight), stops it, which flushes the producer, and
-    closes the registry client. Without it (tests), the caller owns both.
+    closes the registry client. Without it (tests), the caller owns both. ``max_body_bytes``:
+    larger bodies are 413; ``document_ttl``: seconds a built ``/openapi.json`` is reused.
     """
     limiter = limiter or RateLimiter()
     metrics = metrics or GatewayMetrics()
@@ -167,25 +151,51 @@ def create_app(
                 await publisher.stop()
                 await registry.aclose()
 
+    # Our own /openapi.json and /docs: the document is built (asynchronously) from the registry.
     app = FastAPI(
-        title="Datendrehscheibe ingest gateway",
+        title=TITLE,
         version="1",
-        description="Publish events of a department system to the city data hub as JSON. "
-        "Authenticate with `Authorization: Bearer <token>` (see `hub gateway token`).",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.departments = departments
 
-    @app.post(
-        "/v1/topics/{topic}/events",
-        status_code=201,
-        response_model=PublishedOut,
-        responses=_RESPONSES,
-        openapi_extra={"requestBody": _BODY},
-        summary="Publish one event (JSON object) or a batch (JSON array)",
+    def base_document() -> dict[str, Any]:
+        spec = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=app.routes)
+        components = spec.setdefault("components", {})
+        _, defs = models_json_schema(
+            [(PublishedOut, "serialization"), (ProblemOut, "serialization")],
+            ref_template="#/components/schemas/{model}",
+        )
+        components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+        components["securitySchemes"] = {
+            SECURITY_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The department's gateway token (`hub gateway token "
+                "<department>`; departments.yaml keeps only its hash).",
+            }
+        }
+        return spec
+
+    api_document = ApiDocument(
+        base_document,
+        registry,
+        schemas,
+        departments,
+        max_batch=MAX_BATCH,
+        max_body_bytes=max_body_bytes,
+        ttl=document_ttl,
     )
+    app.state.api_document = api_document
+    app.openapi = api_document.latest  # type: ignore[method-assign]
+
+    @app.post("/v1/topics/{topic}/events", include_in_schema=False)
     async def publish(topic: str, request: Request) -> Any:
         started = time.perf_counter()
         department = departments.authenticate(_bearer(request))
@@ -204,6 +214,12 @@ def create_app(
                 "missing or unknown bearer token (Authorization: Bearer <token>)",
                 WWW_Authenticate="Bearer",
             )
+        if not department.gateway:
+            return _problem(
+                403,
+                f"department {department.name} does not publish through the gateway "
+                "(gateway: false in departments.yaml)",
+            )
         if not department.may_publish(topic):
             return _problem(
                 403,
@@ -216,8 +232,14 @@ def create_app(
             return _problem(503, f"schema registry unavailable: {exc}", Retry_After="5")
         if topic_schema is None:
             return _problem(404, f"unknown topic {topic}: no schema registered for {topic}-value")
+        raw = await _read_body(request, max_body_bytes)
+        if raw is None:
+            return _problem(
+                413,
+                f"the body is larger than {max_body_bytes} bytes: send smaller batches",
+            )
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return _problem(400, f"the body is not valid JSON: {exc}")
         batch = isinstance(body, list)
@@ -275,7 +297,13 @@ def create_app(
             201,
         )
 
-    @app.get("/healthz", summary="Broker and registry reachable")
+    @app.get(
+        "/healthz",
+        summary="Broker and registry reachable",
+        tags=["operations"],
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "The broker or the registry is not."}},
+    )
     async def healthz() -> Any:
         async def broker() -> None:
             await publisher.producer.client.fetch_all_metadata()
@@ -285,11 +313,53 @@ def create_app(
         ok = all(v == "ok" for v in results.values())
         return _json({"status": "ok" if ok else "unavailable", **results}, 200 if ok else 503)
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={200: {"description": "Prometheus' text exposition format."}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json(request: Request) -> Response:
+        department = None
+        if request.headers.get("authorization"):
+            department = departments.authenticate(_bearer(request))
+            if department is None:
+                return _problem(401, "unknown bearer token", WWW_Authenticate="Bearer")
+        try:
+            return _json(await api_document.get(department), 200)
+        except DocumentUnavailable as exc:
+            return _problem(503, str(exc), Retry_After="5")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{TITLE} - Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{TITLE} - ReDoc")
+
     return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit`` bytes (by its
+    Content-Length or while streaming it), so a huge body is never held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _convert_all(converter: Any, events: list[Any], batch: bool) -> tuple[list[dict], list[dict]]:

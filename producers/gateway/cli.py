@@ -16,7 +16,7 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Serve POST /v1/topics/{topic}/events, /docs, /metrics and /healthz until SIGTERM."""
+    """Serve POST /v1/topics/{topic}/events, /openapi.json, /docs, /metrics, /healthz."""
     from producers.gateway.departments import DepartmentsError
     from producers.gateway.service import serve as run
 

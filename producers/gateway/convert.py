@@ -23,10 +23,16 @@ from typing import Any
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INT_RANGE = (-(2**31), 2**31 - 1)
 LONG_RANGE = (-(2**63), 2**63 - 1)
+_TWO_63 = 2.0**63
+FLOAT_MAX = 3.4028234663852886e38
+"""The largest finite IEEE 754 single: an Avro ``float`` holds no more."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Offset minutes 00-59: fromisoformat would read -00:60 as an hour.
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:[0-5]\d)?$"
 )
+_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?", re.ASCII)
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}", re.ASCII)
 _PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 
 
@@ -209,8 +215,14 @@ def _record(node: Mapping[str, Any], namespace: str, names: dict[str, Converter]
 
 def _default(conv: Converter, avro_type: Any, value: Any) -> Any:
     """A field default, written in Avro JSON, as the record value (computed once)."""
-    if avro_type == "bytes" and isinstance(value, str):
-        return value.encode("latin-1")
+    first = avro_type[0] if isinstance(avro_type, list) and avro_type else avro_type
+    kind = first.get("type") if isinstance(first, Mapping) else first
+    if kind in ("bytes", "fixed") and isinstance(value, str):
+        return value.encode("latin-1")  # Avro JSON writes bytes as code points 0-255
+    if isinstance(first, Mapping) and "logicalType" in first and isinstance(value, int):
+        # the underlying number, which the writer takes as it is (the converter would read a
+        # timestamp-micros default as milliseconds)
+        return value
     errors: list[FieldError] = []
     converted = conv(value, "", errors)
     # A default the converter cannot read (Avro JSON quirk) is passed on as written.
@@ -276,6 +288,10 @@ def _integer(bounds: tuple[int, int], label: str) -> Converter:
 
     def convert(value: Any, path: str, errors: list[FieldError]) -> Any:
         if isinstance(value, float) and value.is_integer():
+            # orjson reads integers beyond 64 bits as floats: -2**63 - 1 arrives as -2.0**63
+            if not -_TWO_63 < value < _TWO_63:
+                errors.append(FieldError(path, f"{value!r} is out of range for Avro {label}"))
+                return INVALID
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             errors.append(FieldError(path, f"expected an integer, got {describe(value)}"))
@@ -293,6 +309,15 @@ def _floating(value: Any, path: str, errors: list[FieldError]) -> Any:
         errors.append(FieldError(path, f"expected a number, got {describe(value)}"))
         return INVALID
     return float(value)
+
+
+def _float32(value: Any, path: str, errors: list[FieldError]) -> Any:
+    number = _floating(value, path, errors)
+    # Beyond it the Avro writer fails (OverflowError) instead of naming the field.
+    if number is not INVALID and not -FLOAT_MAX <= number <= FLOAT_MAX:
+        errors.append(FieldError(path, f"{value} is out of range for Avro float"))
+        return INVALID
+    return number
 
 
 def _string(value: Any, path: str, errors: list[FieldError]) -> Any:
@@ -376,6 +401,8 @@ def parse_timestamp(value: Any) -> datetime:
         return value
     if isinstance(value, bool):
         raise ValueError("expected an RFC 3339 timestamp or epoch milliseconds, got a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON does not tell 1795597200000 from 1795597200000.0
     if isinstance(value, int):
         return EPOCH + timedelta(milliseconds=value)
     if isinstance(value, str):
@@ -429,21 +456,18 @@ def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
 def _time(value: Any, path: str, errors: list[FieldError]) -> Any:
     if isinstance(value, time):
         return value
-    if isinstance(value, str):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
+    # HH:MM[:SS[.ffffff]] only: what the OpenAPI document says (fromisoformat also reads
+    # 1430 or 14:30+01:00, whose offset an Avro time could not keep)
+    if isinstance(value, str) and _TIME.fullmatch(value):
+        return time.fromisoformat(value)
     errors.append(FieldError(path, f"expected a time HH:MM:SS, got {describe(value)}"))
     return INVALID
 
 
 def _uuid(value: Any, path: str, errors: list[FieldError]) -> Any:
-    if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            pass
+    # the canonical 8-4-4-4-12 form only (uuid.UUID also reads braces, urn:uuid: and no dashes)
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return str(uuid.UUID(value))
     errors.append(FieldError(path, f"expected a UUID, got {describe(value)}"))
     return INVALID
 
@@ -474,7 +498,7 @@ _PRIMITIVE_CONVERTERS: dict[str, Converter] = {
     "boolean": _boolean,
     "int": _integer(INT_RANGE, "int"),
     "long": _integer(LONG_RANGE, "long"),
-    "float": _floating,
+    "float": _float32,
     "double": _floating,
     "bytes": _bytes,
     "string": _string,

@@ -48,7 +48,13 @@ def build_app() -> object:
     # The process-wide registry: /metrics then shows the Publisher's metrics too.
     metrics = GatewayMetrics(REGISTRY)
     return create_app(
-        publisher, departments, registry=registry, metrics=metrics, manage_lifecycle=True
+        publisher,
+        departments,
+        registry=registry,
+        metrics=metrics,
+        manage_lifecycle=True,
+        max_body_bytes=own.gateway_max_body_bytes,
+        document_ttl=own.gateway_openapi_ttl,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,3 +15,7 @@ class GatewaySettings(BaseSettings):
     """Department principals; default ``<HUB_CATALOG_DIR>/departments.yaml``."""
     gateway_source: str = "/hamm/hub/gateway"
     """CloudEvents ``source`` of what the gateway publishes."""
+    gateway_max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    """Largest request body in bytes; a larger one is 413 (refused before it is read whole)."""
+    gateway_openapi_ttl: float = Field(default=10.0, ge=0)
+    """Seconds ``/openapi.json`` is reused before the registry is asked for new topics."""

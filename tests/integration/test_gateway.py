@@ -12,6 +12,7 @@ from connect_world import Dept, parking
 
 from producers.gateway.app import create_app
 from producers.gateway.departments import hash_token, parse_departments
+from producers.gateway.openapi import component_name, operation_id
 from producers.gateway.ratelimit import RateLimiter
 from producers.sdk import Publisher
 
@@ -190,8 +191,16 @@ async def test_metrics_health_and_docs(world):
     health = await client.get("/healthz")
     assert health.status_code == 200 and health.json()["broker"] == "ok"
     assert health.json()["registry"] == "ok"
+    # the department's own document: an operation for its topic, with the topic's schema and
+    # an example the simulators made, which the gateway accepts
     spec = (await client.get("/openapi.json")).json()
-    body = spec["paths"]["/v1/topics/{topic}/events"]["post"]["requestBody"]
-    titles = {s["title"] for s in body["content"]["application/json"]["schema"]["oneOf"]}
-    assert titles == {"Event", "Batch"}
+    operation = spec["paths"][f"/v1/topics/{topic}/events"]["post"]
+    assert operation["operationId"] == operation_id(topic)
+    assert "/v1/topics/{topic}/events" not in spec["paths"]
+    event = spec["components"]["schemas"][component_name(topic)]
+    assert event["properties"]["violation_type"]["enum"][0] == "NO_STOPPING_ZONE"
+    example = operation["requestBody"]["content"]["application/json"]["examples"]["event"]
+    assert (
+        await client.post(f"/v1/topics/{topic}/events", json=example["value"])
+    ).status_code == 201
     assert (await client.get("/docs")).status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from io import BytesIO
@@ -13,6 +12,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.schemas.catalog import standalone_schema
 from producers.gateway.convert import (
     ConversionError,
     FieldError,
@@ -283,8 +283,9 @@ def test_recursive_types_convert():
 
 @pytest.mark.parametrize("path", sorted((REPO / "schemas").rglob("*.avsc")))
 def test_every_catalog_schema_compiles(path):
-    compile_schema(json.loads(path.read_text()))
-    compile_schema(parse_schema(json.loads(path.read_text())))  # the Publisher's parsed form
+    schema = standalone_schema(path)  # the shared types it names written out, as readers get it
+    compile_schema(schema)
+    compile_schema(parse_schema(schema))  # the Publisher's parsed form
 
 
 moments = st.datetimes(
@@ -320,3 +321,91 @@ def test_converted_records_survive_the_avro_roundtrip(count, ratio, text, tags, 
         choice,
     )
     assert back["ratio"] == ratio
+
+
+# -- what the OpenAPI document promises (producers/gateway/openapi.py) ------------------------
+
+
+def test_integers_beyond_64_bits_are_out_of_range_though_json_rounds_them():
+    import orjson
+
+    # orjson reads -2**63 - 1 as the float -2.0**63, which would pass as the long minimum
+    assert errors(event(big=orjson.loads(b"-9223372036854775809"))) == {
+        "big": "-9.223372036854776e+18 is out of range for Avro long"
+    }
+    assert CONVERTER.convert(event(big=orjson.loads(b"-9223372036854775808")))["big"] == -(2**63)
+    assert "big" in errors(event(big=orjson.loads(b"18446744073709551616")))
+    assert CONVERTER.convert(event(big=2.0**62))["big"] == 2**62
+
+
+def test_epoch_millis_may_arrive_as_whole_json_floats():
+    assert CONVERTER.convert(event(at=1795597200000.0))["at"] == datetime(
+        2026, 11, 25, 9, tzinfo=UTC
+    )
+    assert "got a number" in errors(event(at=1795597200000.5))["at"]
+
+
+def test_avro_float_holds_single_precision_only():
+    converter = compile_schema(
+        {"type": "record", "name": "R", "fields": [{"name": "f", "type": "float"}]}
+    )
+    assert converter.convert({"f": 3.4e38}) == {"f": 3.4e38}
+    assert [str(e) for e in converter.errors({"f": 3.5e38})] == [
+        "f: 3.5e+38 is out of range for Avro float"
+    ]
+    assert [str(e) for e in converter.errors({"f": "x"})] == ["f: expected a number, got a string"]
+
+
+@pytest.mark.parametrize("value", ["14:30", "14:30:00", "14:30:00.5", "23:59:59.123456"])
+def test_times_are_hh_mm_with_optional_seconds(value):
+    assert CONVERTER.convert(event(clock=value))["clock"] == time.fromisoformat(value)
+
+
+@pytest.mark.parametrize("value", ["1430", "14", "14:30+01:00", "T14:30", "24:00", "14:30:00\n"])
+def test_other_time_spellings_are_refused(value):
+    assert errors(event(clock=value)) == {"clock": "expected a time HH:MM:SS, got a string"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{12345678-1234-5678-1234-567812345678}",
+        "urn:uuid:12345678-1234-5678-1234-567812345678",
+        "12345678123456781234567812345678",
+        "12345678-1234-5678-1234-567812345678\n",
+    ],
+)
+def test_uuids_are_the_canonical_form(value):
+    assert errors(event(ref=value)) == {"ref": "expected a UUID, got a string"}
+    upper = "12345678-1234-5678-1234-56781234ABCD"
+    assert CONVERTER.convert(event(ref=upper))["ref"] == upper.lower()
+
+
+def test_defaults_of_fixed_and_logical_types_are_the_avro_json_value():
+    schema = {
+        "type": "record",
+        "name": "D",
+        "fields": [
+            {"name": "h", "type": {"type": "fixed", "name": "H", "size": 4}, "default": "abcd"},
+            {
+                "name": "us",
+                "type": {"type": "long", "logicalType": "timestamp-micros"},
+                "default": 1_000_000,
+            },
+        ],
+    }
+    record = compile_schema(schema).convert({})
+    assert record == {"h": b"abcd", "us": 1_000_000}
+    parsed = parse_schema(schema)
+    buf = BytesIO()
+    schemaless_writer(buf, parsed, record)
+    buf.seek(0)
+    assert schemaless_reader(buf, parsed)["us"] == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+
+
+def test_offset_minutes_stop_at_59():
+    # fromisoformat alone reads -00:60 as an offset of an hour
+    assert "not an RFC 3339" in errors(event(at="2026-11-25T10:00:00-00:60"))["at"]
+    assert CONVERTER.convert(event(at="2026-11-25T10:00:00+23:59"))["at"] == datetime(
+        2026, 11, 24, 10, 1, tzinfo=UTC
+    )
