@@ -41,6 +41,7 @@ for _module, _name, _attr in (
     ("producers.connectors.cli", "connect", "app"),
     ("consumers.features.cli", "features", "app"),
     ("producers.cli_simulate", "simulate", "app"),
+    ("portal.cli", "portal", "app"),
 ):
     _mount_optional(_module, _name, _attr)
 

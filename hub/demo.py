@@ -44,6 +44,7 @@ from hub.settings import Settings, get_settings
 console = Console()
 FEATURES_METRICS_PORT = 9104
 GATEWAY_PORT = 8000
+PORTAL_PORT = 8003
 WEBHOOK_RECEIVER_PORT = 8010
 log = logging.getLogger("hub.demo")
 
@@ -219,8 +220,12 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         # -- receiving: a vendor system by signed webhooks, a statistics office by the SDK ------
         receiving = await _start_receiving(settings, stack)
 
+        # -- the transparency portal: what is shared, with whom, why, how often --------------
+        portal, portal_line = await _start_portal(settings, stack)
+
         console.print(
             Panel.fit(
+                f"portal         {portal_line}\n"
                 f"metrics        {metrics_url}\n"
                 f"registry       {registry_url}/subjects\n"
                 f"gateway docs   {gateway_url}/docs  (demo token for buergeramt: {token})\n"
@@ -250,7 +255,7 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         subscribers = {r.agreement_id: r.compiled.agreement.subscriber for r in table.routes}
         simulated = options.time_scale != 1.0
         with Live(
-            _view(stats, subscribers, {}, simulated, receiving),
+            _view(stats, subscribers, {}, simulated, receiving, portal),
             console=console,
             refresh_per_second=2,
         ) as live:
@@ -258,7 +263,14 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(simulation), timeout=1.0)
                 live.update(
-                    _view(stats, subscribers, await _feature_counts(features), simulated, receiving)
+                    _view(
+                        stats,
+                        subscribers,
+                        await _feature_counts(features),
+                        simulated,
+                        receiving,
+                        portal,
+                    )
                 )
             # Let the router catch up with what was published (a few seconds at most).
             deadline = time.monotonic() + 20
@@ -267,7 +279,14 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
                     break
                 await asyncio.sleep(0.5)
                 live.update(
-                    _view(stats, subscribers, await _feature_counts(features), simulated, receiving)
+                    _view(
+                        stats,
+                        subscribers,
+                        await _feature_counts(features),
+                        simulated,
+                        receiving,
+                        portal,
+                    )
                 )
         await simulation
         if not stop.is_set():
@@ -361,6 +380,48 @@ async def _start_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     return url, token
 
 
+async def _start_portal(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[Any, str]:
+    """The portal as ``hub-portal``, with a staff login that lives only as long as the demo."""
+    import secrets
+
+    import uvicorn
+
+    from portal.metrics import PortalMetrics
+    from portal.service import build_portal
+    from portal.settings import PortalSettings
+    from portal.staff import load_staff
+
+    host = settings.metrics_host
+    port = PORTAL_PORT if _port_free(host, PORTAL_PORT) else _any_port(host)
+    if not port:
+        _say("portal", "[yellow]no free port: no portal in this demo[/]")
+        return None, "(not started)"
+    password = secrets.token_urlsafe(12)  # printed once, below; never written to a file
+    staff = load_staff(settings.catalog_dir / "portal.yaml").with_member(
+        "demo", "Demo-Zugang", password
+    )
+    own = PortalSettings(portal_host=host, portal_port=port)
+    portal = build_portal(settings, own, staff=staff, metrics=PortalMetrics())
+    config = uvicorn.Config(portal.app, host=host, port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve(), name="portal")
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+
+    async def stop_portal() -> None:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+    stack.push_async_callback(stop_portal)
+    _say(
+        "portal",
+        f"transparency portal at {portal.url} (as hub-portal, from {settings.audit_topic})",
+    )
+    line = f"{portal.url}  (staff pages: login demo, password {password})"
+    return portal, line
+
+
 def _counter_total(name: str, label: str | None = None) -> float | dict[str, float]:
     """Sum of a counter in this process (by ``label`` value when given)."""
     by_label: dict[str, float] = {}
@@ -414,6 +475,7 @@ def _view(
     features: dict[str, float],
     simulated: bool,
     receiving: Receiving | None = None,
+    portal: Any = None,
 ) -> Group:
     published = Table(title="published by department", expand=True)
     published.add_column("department")
@@ -457,6 +519,8 @@ def _view(
     if receiving is not None:
         for label, value in receiving.rows():
             health.add_row(label, value)
+    if portal is not None:
+        health.add_row("deliveries counted by the portal", str(portal.state.audit.delivered))
     grid = Table.grid(expand=True)
     grid.add_row(published, delivered, health)
     return Group(grid)

@@ -108,6 +108,7 @@ class HubTopics:
     access_ledger: str = "hub.access"
     webhooks_group: str = "hub-webhooks"
     webhooks_dlq: str = "hub.webhooks.dlq"
+    gateway_idempotency: str = "hub.gateway.idempotency"
 
     def progress_topic(self, department: str) -> str:
         """Each department's connectors keep their progress in a topic of their own."""
@@ -254,6 +255,14 @@ def desired_bindings(
         "the registry's state",
     )
     out += _grants(
+        "hub-gateway",
+        TOPIC,
+        LITERAL,
+        topics.gateway_idempotency,
+        (READ, WRITE, DESCRIBE, CREATE),
+        "remember Idempotency-Keys for 24 h, shared by every gateway instance",
+    )
+    out += _grants(
         "hub-connect",
         TOPIC,
         PREFIXED,
@@ -264,6 +273,7 @@ def desired_bindings(
     out += _grants(
         "hub-audit", TOPIC, LITERAL, topics.audit, (READ, DESCRIBE), "read the audit trail"
     )
+    out += portal_bindings(principals, topics)
 
     # The two HTTP ways in read on a subscriber's behalf, only what the subscriber may read.
     pushed = set(webhook_agreements)
@@ -300,6 +310,53 @@ def desired_bindings(
         "given-up webhook deliveries and their replay",
     )
     return set(out)
+
+
+def portal_bindings(principals: Principals, topics: HubTopics) -> list[Binding]:
+    """``hub-portal`` folds the audit trail and the dead letters (their headers: origin and
+    reason) and shows how long the topics keep data; it reads no raw topic and no delivery."""
+    out = _grants(
+        "hub-portal",
+        TOPIC,
+        LITERAL,
+        topics.audit,
+        (READ, DESCRIBE, DESCRIBE_CONFIGS),
+        "count the deliveries for the transparency portal",
+    )
+    out += _grants(
+        "hub-portal",
+        TOPIC,
+        LITERAL,
+        topics.dlq,
+        (READ, DESCRIBE, DESCRIBE_CONFIGS),
+        "show dead letters by reason and origin to staff",
+    )
+    out += _grants(
+        "hub-portal",
+        GROUP,
+        LITERAL,
+        f"{topics.router_group}-dlq-replay",
+        (DESCRIBE,),
+        "show which dead letters wait for a replay",
+    )
+    for dept in sorted(principals.departments.values(), key=lambda d: d.name):
+        out += _grants(
+            "hub-portal",
+            TOPIC,
+            PREFIXED,
+            dept.topic_prefix + ".",
+            (DESCRIBE_CONFIGS,),
+            f"retention of {dept.name}'s data sets for the record of processing",
+        )
+    out += _grants(
+        "hub-portal",
+        TOPIC,
+        PREFIXED,
+        "deliver.",
+        (DESCRIBE_CONFIGS,),
+        "retention of the deliveries for the record of processing",
+    )
+    return out
 
 
 def reads_raw(binding: Binding, principals: Principals) -> str | None:

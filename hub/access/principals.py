@@ -52,6 +52,8 @@ SERVICES: dict[str, str] = {
     "hub-webhooks": "Webhook push: reads the deliveries of the webhook subscriptions and POSTs "
     "them to the subscribers' endpoints",
     "hub-deliveries": "Pull API: reads the deliveries of subscribers that fetch them over HTTP",
+    "hub-portal": "Transparency portal: reads the audit trail hub.audit and the dead letters "
+    "hub.dlq (shows their origin and reason, never their content), the topics' retention",
     "hub-admin": "Administrator: super user of the broker and the registry (ACLs, credentials, "
     "configuration)",
 }

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hub.access.acls import (
     CREATE,
     DESCRIBE,
+    DESCRIBE_CONFIGS,
     GROUP,
     LITERAL,
     PREFIXED,
@@ -135,8 +136,24 @@ def test_hub_services():
     }
     gateway = of(acls, "hub-gateway")
     assert (TOPIC, PREFIXED, "buergeramt.", WRITE) in gateway
-    assert not any(op == READ for *_, op in gateway)
+    # it reads nothing but the Idempotency-Keys it writes itself
+    reads = {(t, p, n) for t, p, n, op in gateway if op == READ}
+    assert reads == {(TOPIC, LITERAL, "hub.gateway.idempotency")}
     assert of(acls, "hub-admin") == set()  # a super user needs no ACL
+
+
+def test_the_portal_reads_the_audit_trail_and_dead_letters_and_no_data():
+    acls = desired_bindings(principals(), [grant()], today=TODAY)
+    portal = of(acls, "hub-portal")
+    reads = {(t, p, n) for t, p, n, op in portal if op == READ}
+    assert reads == {(TOPIC, LITERAL, "hub.audit"), (TOPIC, LITERAL, "hub.dlq")}
+    assert (GROUP, LITERAL, "hub-router-dlq-replay", DESCRIBE) in portal
+    # how long the topics keep data (the record of processing), not what they hold
+    assert (TOPIC, PREFIXED, "buergeramt.", DESCRIBE_CONFIGS) in portal
+    assert (TOPIC, PREFIXED, "deliver.", DESCRIBE_CONFIGS) in portal
+    assert not any(op in (WRITE, CREATE) for *_, op in portal)
+    assert not any(reads_raw(b, principals()) for b in acls if b.principal == "hub-portal")
+    assert "hub-portal" in principals().names()
 
 
 def test_a_department_can_keep_the_gateway_out():

@@ -1,0 +1,135 @@
+"""What the pages read: the catalog's facts, the folds of the hub's logs, the topics' retention,
+and the followers that keep the folds current. ``LiveState`` without followers is what the unit
+tests and the benchmark use; ``Live`` starts and stops the followers around a running app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka.structs import ConsumerRecord
+
+from hub.kafka import KafkaSecurity
+from hub.serde import AsyncRegistryClient
+from portal.audit import AuditFold
+from portal.deadletters import DeadLetterFold
+from portal.facts import Facts
+from portal.follow import AuditDecoder, Follower, replayed_offsets, topic_retention
+from portal.metrics import PortalMetrics
+from portal.staff import Staff
+
+log = logging.getLogger("hub.portal")
+
+
+@dataclass
+class LiveState:
+    facts: Facts
+    staff: Staff
+    audit_topic: str = "hub.audit"
+    dlq_topic: str = "hub.dlq"
+    audit: AuditFold = field(default_factory=AuditFold)
+    dead_letters: DeadLetterFold = field(default_factory=DeadLetterFold)
+    retention: dict[str, int | None] = field(default_factory=dict)
+    caught_up: dict[str, bool] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        """Every followed log read to the end it had at start (pages then show whole counts)."""
+        return all(self.caught_up.values()) and not self.problems
+
+
+@dataclass
+class KafkaSources:
+    bootstrap: str
+    security: KafkaSecurity
+    registry: AsyncRegistryClient
+    replay_group: str
+    dlq_refresh: float = 15.0
+
+
+class Live:
+    """Fold ``hub.audit`` and ``hub.dlq`` into ``state`` and keep following them."""
+
+    def __init__(self, state: LiveState, sources: KafkaSources, metrics: PortalMetrics) -> None:
+        self.state, self.sources, self.metrics = state, sources, metrics
+        self._decoder = AuditDecoder(sources.registry)
+        self._tasks: list[asyncio.Task] = []
+        self.followers = [
+            Follower(sources.bootstrap, state.audit_topic, sources.security, self._on_audit),
+            Follower(sources.bootstrap, state.dlq_topic, sources.security, self._on_dead_letter),
+        ]
+        for f in self.followers:
+            state.caught_up[f.topic] = False
+
+    async def _on_audit(self, record: ConsumerRecord) -> None:
+        if record.value is None:
+            return
+        self.state.audit.add(await self._decoder.decode(record.value))
+        self.metrics.records.labels(self.state.audit_topic).inc()
+        self.metrics.deliveries.set(self.state.audit.delivered)
+
+    async def _on_dead_letter(self, record: ConsumerRecord) -> None:
+        self.state.dead_letters.add(record.partition, record.offset, record.headers or ())
+        self.metrics.records.labels(self.state.dlq_topic).inc()
+
+    async def start(self) -> None:
+        for follower in self.followers:
+            await follower.start()
+            self._tasks.append(asyncio.create_task(self._follow(follower), name=follower.topic))
+        self._tasks.append(asyncio.create_task(self._refresh_replays(), name="dlq-replays"))
+        facts = self.state.facts
+        topics = {*facts.datasets, self.state.audit_topic, self.state.dlq_topic}
+        topics |= {a.agreement.topic for a in facts.agreements.values()}
+        self.state.retention = await asyncio.to_thread(
+            topic_retention, self.sources.bootstrap, self.sources.security, topics
+        )
+
+    async def _follow(self, follower: Follower) -> None:
+        waiting = asyncio.create_task(follower.caught_up.wait())
+        running = asyncio.create_task(follower.run())
+        try:
+            await asyncio.wait({waiting, running}, return_when=asyncio.FIRST_COMPLETED)
+            if follower.caught_up.is_set():
+                self.state.caught_up[follower.topic] = True
+                self.metrics.caught_up.labels(follower.topic).set(1)
+            await running
+        except Exception:
+            self.state.problems[follower.topic] = follower.error or "stopped"
+        finally:
+            waiting.cancel()
+
+    async def _refresh_replays(self) -> None:
+        while True:
+            try:
+                offsets = await asyncio.to_thread(
+                    replayed_offsets,
+                    self.sources.bootstrap,
+                    self.sources.security,
+                    self.sources.replay_group,
+                    self.state.dlq_topic,
+                )
+                self.state.dead_letters.set_replayed(offsets)
+            except Exception as error:  # not allowed or no such group yet: everything pending
+                log.debug("replay state unknown", extra={"error": str(error)})
+            await asyncio.sleep(self.sources.dlq_refresh)
+
+    async def wait_caught_up(self, timeout: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(f.caught_up.wait() for f in self.followers)), timeout
+            )
+        return all(f.caught_up.is_set() for f in self.followers)
+
+    async def stop(self) -> None:
+        for follower in self.followers:
+            follower.stop()
+        refresher = self._tasks[-1] if self._tasks else None
+        if refresher is not None:
+            refresher.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        self._tasks.clear()
