@@ -15,7 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from hub.credentials import Credentials
+from hub.registry.canonical import identity
 from hub.schemas.naming import DEFAULT_COMPATIBILITY
 from hub.schemas.references import Reference, order_dependencies
 from hub.serde.client import DEFAULT_AUTH, RegistryClient, RegistryError
@@ -120,6 +123,52 @@ def _publish_level(client: RegistryClient, name: str, wanted: str, lines: list[s
     return 1
 
 
+def _unqualified(node: Any) -> Any:
+    """``node`` without docs, every type named by its unqualified name: the shared types moved
+    records such as ``de.hamm.buergeramt.Address`` to ``de.hamm.types.Address``, which Avro's
+    schema resolution (matching records by unqualified name) treats as the same record."""
+    if isinstance(node, list):
+        return [_unqualified(item) for item in node]
+    if isinstance(node, str):
+        return node.rpartition(".")[2]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in ("namespace", "doc"):
+            continue
+        if key == "name" and node.get("type") in ("record", "error", "enum", "fixed"):
+            out[key] = str(value).rpartition(".")[2]
+        elif key in ("type", "items", "values"):
+            out[key] = _unqualified(value)
+        elif key == "fields" and isinstance(value, list):
+            out[key] = [
+                {k: _unqualified(v) if k == "type" else v for k, v in f.items() if k != "doc"}
+                if isinstance(f, dict)
+                else f
+                for f in value
+            ]
+        else:
+            out[key] = value
+    return out
+
+
+def _held_in_other_words(
+    client: RegistryClient, name: str, number: int, standalone: Any
+) -> Any | None:
+    """Version ``number`` of ``name`` if the registry holds it as the same schema as
+    ``standalone`` in other words: registered before the shared types existed, with the types
+    written out in the department's namespace and their own docs. Registering the catalog's
+    spelling again would append it as a new version after the later ones (and fail their
+    compatibility), so the version that is there stays."""
+    try:
+        held = client.version(name, number)
+    except RegistryError:
+        return None
+    same = identity(_unqualified(orjson.loads(held.schema)))
+    return held if same == identity(_unqualified(standalone)) else None
+
+
 def _publish_version(client: RegistryClient, name: str, version: Any, lines: list[str]) -> int:
     """Register one version (a SchemaFile or a TypeFile: ``path``, ``version``, ``raw``,
     ``references``) unless the registry holds it already."""
@@ -135,6 +184,15 @@ def _publish_version(client: RegistryClient, name: str, version: Any, lines: lis
     except RegistryError as exc:
         if exc.error_code not in (40401, 40403):
             raise PublishError(f"{where}: lookup failed: {exc}") from exc
+        if exc.error_code == 40403:
+            held = _held_in_other_words(client, name, version.version, version.schema)
+            if held is not None:
+                lines.append(
+                    f"{where}: already registered as version {held.version}, id {held.id}, "
+                    "written as before the shared types (other namespaces and docs, the same "
+                    "fields): left as it is"
+                )
+                return 0
     try:
         schema_id = client.register(name, version.raw, references=references)
     except RegistryError as exc:

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -41,10 +41,18 @@ from hub.serde import AsyncRegistryClient
 from producers.gateway.convert import ConversionError
 from producers.gateway.departments import Department, Departments
 from producers.gateway.document import ApiDocument, DocumentUnavailable
+from producers.gateway.idempotency import (
+    IdempotencyKeyError,
+    IdempotencyStore,
+    InProgress,
+    Remembered,
+    fingerprint,
+    parse_key,
+)
 from producers.gateway.metrics import GatewayMetrics
 from producers.gateway.openapi import SECURITY_SCHEME
 from producers.gateway.ratelimit import RateLimiter
-from producers.gateway.schemas import SchemaCache
+from producers.gateway.schemas import SchemaCache, TopicSchema
 from producers.sdk.errors import PublisherError, RecordValidationError
 
 log = logging.getLogger(__name__)
@@ -124,6 +132,10 @@ def create_app(
     manage_lifecycle: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     document_ttl: float = DOCUMENT_TTL,
+    idempotency: IdempotencyStore | None = None,
+    broker_timeout: float = 5.0,
+    on_start: Callable[[], Awaitable[Any]] | None = None,
+    on_stop: Callable[[], Awaitable[Any]] | None = None,
 ) -> FastAPI:
     """The gateway app around a Publisher (``producers.sdk.Publisher``).
 
@@ -134,6 +146,9 @@ def create_app(
     """
     limiter = limiter or RateLimiter()
     metrics = metrics or GatewayMetrics()
+    pending: set[asyncio.Future] = set()  # publishes answered 503 that still run
+    if idempotency is None:  # (an empty store is falsy: it has a length)
+        idempotency = IdempotencyStore()  # in memory only, unless Kafka is wired
     registry = registry or AsyncRegistryClient(
         publisher.registry_url, auth=registry_auth(publisher.security)
     )
@@ -143,9 +158,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await publisher.start()
+        if on_start is not None:
+            await on_start()
         try:
             yield
         finally:
+            if on_stop is not None:
+                await on_stop()
             if manage_lifecycle:
                 log.info("gateway stopping: flushing the producer")
                 await publisher.stop()
@@ -238,6 +257,75 @@ def create_app(
                 413,
                 f"the body is larger than {max_body_bytes} bytes: send smaller batches",
             )
+        header = request.headers.get("idempotency-key")
+        if header is None:
+            return await _bounded(_accept(topic, topic_schema, raw, department), topic)
+        try:
+            key = parse_key(header)
+        except IdempotencyKeyError as exc:
+            return _problem(400, str(exc))
+        return await _bounded(_keyed(topic, topic_schema, raw, department, key), topic)
+
+    async def _keyed(
+        topic: str, topic_schema: TopicSchema, raw: bytes, department: Department, key: str
+    ) -> Response:
+        """A request with an Idempotency-Key: the first answer again, or publish and remember."""
+        request_fingerprint = fingerprint(topic, raw)
+        seen = await idempotency.find(department.name, key)
+        if seen is not None:
+            if seen.fingerprint != request_fingerprint:
+                return _problem(
+                    422,
+                    "this Idempotency-Key was used within the last 24 h for another request "
+                    "(another topic or body): use a new key for a new request",
+                )
+            metrics.replays.labels(department.name).inc()
+            return _json(seen.body, seen.status, {"Idempotent-Replayed": "true"})
+        try:
+            release = idempotency.hold(department.name, key)
+        except InProgress:
+            return _problem(
+                409, "a request with this Idempotency-Key is still being answered: retry later"
+            )
+        try:
+            response = await _accept(topic, topic_schema, raw, department)
+            if response.status_code == 201:
+                await idempotency.remember(
+                    Remembered(
+                        department.name,
+                        key,
+                        request_fingerprint,
+                        201,
+                        orjson.loads(response.body),
+                        time.time(),
+                    )
+                )
+            return response
+        finally:
+            # Held until the publish has an outcome, even past a 503: a retry meanwhile is
+            # 409, one after the acknowledgement gets its answer, so nothing is doubled.
+            release()
+
+    async def _bounded(publishing: Awaitable[Response], topic: str) -> Response:
+        """The answer within ``broker_timeout``, else 503 while the publish goes on."""
+        task = asyncio.ensure_future(publishing)
+        done, _ = await asyncio.wait({task}, timeout=broker_timeout)
+        if task in done:
+            return task.result()
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        log.warning("broker did not acknowledge in time", extra={"topic": topic})
+        return _problem(
+            503,
+            f"the broker did not acknowledge within {broker_timeout:g} s; retry with the same "
+            "Idempotency-Key, so that nothing is published twice",
+            Retry_After=str(max(1, int(broker_timeout))),
+        )
+
+    async def _accept(
+        topic: str, topic_schema: TopicSchema, raw: bytes, department: Department
+    ) -> Response:
+        """Convert and publish a body that passed every check before it."""
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -29,6 +29,12 @@ class GatewayMetrics:
             ["department", "topic"],
             registry=self.registry,
         )
+        self.replays = Counter(
+            "hub_gateway_idempotent_replays",
+            "Requests answered with the first answer to their Idempotency-Key, by department.",
+            ["department"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "hub_gateway_request_seconds",
             "Time from request to answer of publish requests, by department.",

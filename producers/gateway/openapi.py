@@ -568,6 +568,17 @@ def operation_id(topic: str) -> str:
     return "publish_" + re.sub(r"[^0-9A-Za-z]+", "_", topic).strip("_")
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe (IETF httpapi Idempotency-Key): a request repeated with "
+    "the same key within 24 hours is answered with the first answer (header "
+    "`Idempotent-Replayed: true`) and publishes nothing again. A quoted string or a token.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
 def problem_responses(*, max_batch: int, max_body_bytes: int) -> dict[str, Any]:
     """The error answers of a publish operation, each with the body and headers it has."""
 
@@ -609,10 +620,14 @@ def problem_responses(*, max_batch: int, max_body_bytes: int) -> dict[str, Any]:
             "through the gateway."
         ),
         "404": problem("No schema is registered for the topic (any more)."),
+        "409": problem(
+            "A request with the same `Idempotency-Key` is still being answered: retry later."
+        ),
         "413": problem(f"The body is larger than {max_body_bytes} bytes: send smaller batches."),
         "422": problem(
             "Events that do not fit the schema: `errors` lists the field (and, in a batch, the "
-            "index) of every problem; nothing of the request was published."
+            "index) of every problem; nothing of the request was published. Also: an "
+            "`Idempotency-Key` used before for another request."
         ),
         "429": problem(
             "The department's rate limit is exceeded (retry after `Retry-After` seconds), or the "
@@ -620,8 +635,8 @@ def problem_responses(*, max_batch: int, max_body_bytes: int) -> dict[str, Any]:
             retry_after(False, "Seconds until the events would be accepted."),
         ),
         "503": problem(
-            "The broker or the schema registry is unavailable; retry later. A retry after a "
-            "broker failure may duplicate events that were acknowledged.",
+            "The broker or the schema registry is unavailable; retry later, with the same "
+            "`Idempotency-Key` so that nothing is published twice.",
             retry_after(True, "Seconds to wait before retrying."),
         ),
     }
@@ -670,6 +685,7 @@ def topic_path_item(
         "description": "\n".join(lines),
         "operationId": operation_id(doc.topic),
         "security": [{SECURITY_SCHEME: []}],
+        "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {
             "required": True,
             "description": "One event (a JSON object) or a batch (a JSON array of events).",
@@ -678,7 +694,15 @@ def topic_path_item(
         "responses": {
             "201": {
                 "description": "Every event was acknowledged by the broker: ids, partitions, "
-                "offsets, in the order sent.",
+                "offsets, in the order sent (or, for a repeated `Idempotency-Key`, the first "
+                "answer again).",
+                "headers": {
+                    "Idempotent-Replayed": {
+                        "description": "`true` when this is the first answer to the key again.",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["true"]},
+                    }
+                },
                 "content": {"application/json": {"schema": {"$ref": PUBLISHED_REF}}},
             },
             **problem_responses(max_batch=max_batch, max_body_bytes=max_body_bytes),

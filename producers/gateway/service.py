@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from hub.kafka import check_login, registry_auth
@@ -19,6 +21,7 @@ from hub.settings import get_settings
 from hub.web import serve_app
 from producers.gateway.app import create_app
 from producers.gateway.departments import load_departments
+from producers.gateway.idempotency import IdempotencyStore, KafkaIdempotency
 from producers.gateway.metrics import GatewayMetrics
 from producers.gateway.settings import GatewaySettings
 from producers.sdk.publisher import Publisher
@@ -39,6 +42,23 @@ def build_app() -> object:
         bootstrap_servers=settings.bootstrap_servers,
         registry_url=settings.registry_url,
         principal="hub-gateway",
+        # Bounded: a client gets 503 within this time, and its events are not sent later.
+        request_timeout_ms=int(own.gateway_broker_timeout * 1000),
+    )
+    idempotency = IdempotencyStore()
+    keys = KafkaIdempotency(
+        idempotency,
+        producer_of=lambda: publisher.producer,
+        consumer_factory=lambda: AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            **publisher.security.aiokafka(),
+            enable_auto_commit=False,
+            client_id="hub-gateway-idempotency",
+        ),
+        admin_factory=lambda: AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers, **publisher.security.aiokafka()
+        ),
+        topic=own.gateway_idempotency_topic,
     )
     registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(publisher.security))
     log.info(
@@ -55,6 +75,10 @@ def build_app() -> object:
         manage_lifecycle=True,
         max_body_bytes=own.gateway_max_body_bytes,
         document_ttl=own.gateway_openapi_ttl,
+        idempotency=idempotency,
+        broker_timeout=own.gateway_broker_timeout,
+        on_start=keys.start,
+        on_stop=keys.stop,
     )
 
 

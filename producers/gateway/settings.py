@@ -19,3 +19,8 @@ class GatewaySettings(BaseSettings):
     """Largest request body in bytes; a larger one is 413 (refused before it is read whole)."""
     gateway_openapi_ttl: float = Field(default=10.0, ge=0)
     """Seconds ``/openapi.json`` is reused before the registry is asked for new topics."""
+    gateway_broker_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a publish waits for the broker before the answer is 503 with Retry-After; what
+    was not acknowledged by then is dropped, never published later."""
+    gateway_idempotency_topic: str = "hub.gateway.idempotency"
+    """Compacted topic of the Idempotency-Keys of the last 24 h, shared by every instance."""

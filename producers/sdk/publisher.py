@@ -88,9 +88,12 @@ class Publisher:
         linger_ms: int = 5,
         principal: str | None = None,
         security: KafkaSecurity | None = None,
+        request_timeout_ms: int = 40_000,
     ) -> None:
         """``principal``: who publishes (default HUB_KAFKA_USERNAME, else the department named
-        in ``source``); ``security``: a resolved identity instead (tests, the gateway)."""
+        in ``source``); ``security``: a resolved identity instead (tests, the gateway).
+        ``request_timeout_ms``: how long an event may wait for the broker (also for metadata)
+        before its publish fails; a failed event is dropped, never sent later."""
         if not source or not source.startswith("/"):
             raise ValueError(
                 f"source must be a path like /hamm/<department>/<system>, got {source!r}"
@@ -110,6 +113,7 @@ class Publisher:
         self.registry_url = registry_url.rstrip("/")
         self.transactional_id = transactional_id
         self.linger_ms = linger_ms
+        self.request_timeout_ms = request_timeout_ms
         self._source_header = source.encode()
         self._serde = AvroSerde()
         self._topics: dict[str, _Topic] = {}
@@ -133,6 +137,7 @@ class Publisher:
             transactional_id=self.transactional_id,
             linger_ms=self.linger_ms,
             max_batch_size=MAX_BATCH_BYTES,
+            request_timeout_ms=self.request_timeout_ms,
         )
         try:
             await start_client(producer, self.security, self.bootstrap_servers)

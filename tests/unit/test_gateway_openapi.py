@@ -696,11 +696,13 @@ def test_one_operation_per_topic_with_its_schema_responses_and_security():
         "401",
         "403",
         "404",
+        "409",
         "413",
         "422",
         "429",
         "503",
     }
+    assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
     responses = operation["responses"]
     assert responses["401"]["headers"]["WWW-Authenticate"]["required"] is True
     assert responses["429"]["headers"]["Retry-After"]["required"] is False

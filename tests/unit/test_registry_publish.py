@@ -190,3 +190,43 @@ def test_a_refused_type_version_names_its_file(tmp_path: Path, client: RegistryC
         PublishError, match=r"de\.hamm\.types\.Address v2 \(.*_types/de\.hamm\.types\.Address/v2"
     ):
         publish_catalog(load_catalog(root), "http://testserver", client=client)
+
+
+def _as_before_the_shared_types(node):
+    """A standalone schema spelled as the catalog was before schemas/_types: each shared type
+    written out in the department's namespace, with a doc of its own."""
+    if isinstance(node, list):
+        return [_as_before_the_shared_types(n) for n in node]
+    if isinstance(node, str):
+        return node.rpartition(".")[2] if node.startswith("de.hamm.types.") else node
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    if node.get("type") == "record" and str(node.get("name", "")).startswith("de.hamm.types."):
+        out["name"] = node["name"].rpartition(".")[2]
+        out["doc"] = "Anschrift, wie sie jede Abteilung selbst beschrieb."
+    for key in ("type", "items", "values"):
+        if key in node:
+            out[key] = _as_before_the_shared_types(node[key])
+    if isinstance(node.get("fields"), list):
+        out["fields"] = [
+            {**f, "type": _as_before_the_shared_types(f["type"])} for f in node["fields"]
+        ]
+    return out
+
+
+def test_versions_registered_before_the_shared_types_are_left_as_they_are(
+    client: RegistryClient, log: MemoryLog
+) -> None:
+    catalog = load_catalog(default_schemas_dir())
+    subject = catalog["buergeramt.resident.moved"]
+    for schema_file in subject.versions:  # what an older checkout published
+        client.set_compatibility("NONE", subject.subject)
+        client.register(subject.subject, _as_before_the_shared_types(schema_file.schema))
+    before = client.versions(subject.subject)
+    lines = publish_catalog(catalog, "http://testserver", client=client)
+    assert client.versions(subject.subject) == before
+    assert any("written as before the shared types" in line for line in lines)
+    # A version whose fields differ is no other spelling: it would be registered anew.
+    again = publish_catalog(catalog, "http://testserver", client=client)
+    assert again[-1].startswith("nothing changed")
