@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from backends import require
 from connect_world import Dept, parking
 
 from producers.connectors.outbox import OutboxConfig, OutboxConnector, OutboxStore
@@ -48,10 +49,7 @@ class Outbox:
 @pytest.fixture(
     params=[
         "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not POSTGRES_DSN, reason="HUB_TEST_POSTGRES_DSN not set"),
-        ),
+        "postgresql",
     ]
 )
 async def world(request, kafka_bootstrap, registry_url, tmp_path):
@@ -60,6 +58,11 @@ async def world(request, kafka_bootstrap, registry_url, tmp_path):
     if request.param == "sqlite":
         dsn = f"sqlite:///{tmp_path / 'fachverfahren.db'}"
     else:
+        require(
+            bool(POSTGRES_DSN),
+            "HUB_TEST_POSTGRES_DSN not set (a PostgreSQL database the test may create tables "
+            "in; `.ci/run` installs and starts Debian's PostgreSQL)",
+        )
         dsn = POSTGRES_DSN
     db = Outbox(dsn, f"outbox_{uuid.uuid4().hex[:8]}")
     store = OutboxStore(dsn, db.table)
