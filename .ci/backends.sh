@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test backends CI needs from Debian's packages, installed and started where they are
-# missing and we run as root (as on CI): PostgreSQL (the outbox connector) and Redis (Feast's
-# online store). Prints the environment for the tests as `export` lines on stdout; everything
+# missing and we run as root (as on CI): PostgreSQL (the outbox connector), Redis (Feast's
+# online store) and Prometheus (promtool checks and tests the alert rules). Prints the environment for the tests as `export` lines on stdout; everything
 # else goes to stderr. The database password is made here, for this run only, and never shown.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ missing=()
 command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
   || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]}"
   apt-get update -qq >&2
