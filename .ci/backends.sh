@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test backends CI needs from Debian's packages, installed and started where they are
 # missing and we run as root (as on CI): PostgreSQL (the outbox connector), Redis (Feast's
-# online store) and Prometheus (promtool checks and tests the alert rules). Prints the environment for the tests as `export` lines on stdout; everything
+# online store) and Prometheus (promtool checks and tests the alert rules). Prints the
+# environment for the tests as `export` lines on stdout; everything
 # else goes to stderr. The database password is made here, for this run only, and never shown.
 set -euo pipefail
 
