@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from hub.broker.cluster import LocalCluster
 from hub.broker.local import BrokerError, LocalBroker
 from hub.broker.tls import files_in
 from hub.settings import get_settings
@@ -34,6 +35,17 @@ def _broker(
     )
 
 
+def _cluster(port: int = 9092, nodes: int = 3) -> LocalCluster:
+    settings = get_settings()
+    return LocalCluster(
+        home=settings.broker_dir.parent / "kafka-cluster",
+        nodes=nodes,
+        port=port,
+        credentials_dir=settings.credentials_dir,
+        jars_from=settings.broker_dir,
+    )
+
+
 def _tls_dir() -> Path:
     return get_settings().broker_dir.parent / "tls"
 
@@ -46,9 +58,20 @@ def _fail(error: BrokerError) -> typer.Exit:
     return typer.Exit(1)
 
 
+Nodes = Annotated[
+    int,
+    typer.Option(
+        "--nodes",
+        help="1: one node; 3: a cluster of three KRaft nodes on ports PORT, PORT+2, PORT+4 "
+        "(replication 3, min.insync.replicas 2), authenticated like the single node.",
+    ),
+]
+
+
 @app.command()
 def start(
     port: Port = 9092,
+    nodes: Nodes = 1,
     data_dir: DataDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 90.0,
     insecure: Annotated[
@@ -84,6 +107,24 @@ def start(
             fg="red",
         )
         raise typer.Exit(1)
+    if nodes != 1:
+        if insecure or tls or data_dir is not None:
+            typer.secho(
+                "hub broker: --nodes takes no --insecure, --tls or --data-dir",
+                err=True,
+                fg="red",
+            )
+            raise typer.Exit(2)
+        cluster = _cluster(port, nodes)
+        cluster.start_timeout = timeout
+        try:
+            statuses = cluster.start()
+        except BrokerError as error:
+            raise _fail(error) from None
+        for i, state in enumerate(statuses, start=1):
+            typer.echo(f"node {i} on {state.bootstrap} (pid {state.pid or '?'}): {state.note}")
+        typer.echo(f"bootstrap servers: {cluster.bootstrap} (HUB_BOOTSTRAP_SERVERS)")
+        return
     broker = _broker(port, data_dir, insecure, _tls_dir() if tls else None)
     broker.start_timeout = timeout
     try:
@@ -125,14 +166,30 @@ def stop() -> None:
     """Stop the broker that `hub broker start` started from this broker dir (SIGTERM, wait)."""
     try:
         stopped = _broker(9092).stop()
+        cluster = _cluster()
+        nodes = cluster.stop() if cluster.home.exists() else 0
     except BrokerError as error:
         raise _fail(error) from None
-    typer.echo("broker stopped" if stopped else "no broker started by hub is running")
+    if nodes:
+        typer.echo(f"cluster stopped ({nodes} node(s))")
+    if stopped or not nodes:
+        typer.echo("broker stopped" if stopped else "no broker started by hub is running")
 
 
 @app.command()
-def status(port: Port = 9092) -> None:
-    """Say whether a broker answers; exit 1 when none does."""
+def status(port: Port = 9092, nodes: Nodes = 1) -> None:
+    """Say whether a broker (or each node of the cluster) answers; exit 1 when one does not."""
+    if nodes != 1:
+        states = _cluster(port, nodes).status()
+        for i, state in enumerate(states, start=1):
+            word = "running" if state.running else "not running"
+            typer.echo(
+                f"node {i}: {word} on {state.bootstrap}"
+                + (f" ({state.note})" if state.note else "")
+            )
+        if not all(s.running for s in states):
+            raise typer.Exit(1)
+        return
     state = _broker(port).status()
     if state.running:
         owner = f"pid {state.pid}" if state.managed else "not started by hub"

@@ -65,6 +65,11 @@ class LocalBroker:
     credentials_dir: Path = Path(".hub/credentials")
     insecure: bool = False  # PLAINTEXT, no authorizer: only when asked for explicitly
     tls: TlsFiles | None = None
+    # One node of a cluster (LocalCluster): its id, the quorum, the cluster's id and replicas.
+    node_id: int = 1
+    voters: str | None = None
+    cluster_id: str | None = None
+    replicas: int = 1
     _process: subprocess.Popen | None = field(default=None, repr=False)
     _security: BrokerSecurity | None = field(default=None, repr=False)
 
@@ -183,8 +188,9 @@ class LocalBroker:
         return BrokerStatus(False, self.bootstrap)
 
     # -- start --------------------------------------------------------------------------------
-    def start(self) -> BrokerStatus:
-        """Start the broker, or reuse one that already answers on the port."""
+    def start(self, wait: bool = True) -> BrokerStatus:
+        """Start the broker, or reuse one that already answers on the port. ``wait=False``:
+        return once the process runs (a cluster's nodes answer only when a quorum is up)."""
         java = _java()
         managed = self._managed()
         if managed and managed[1] != self.port:
@@ -201,7 +207,8 @@ class LocalBroker:
             )
             return BrokerStatus(True, self.bootstrap, current.pid, current.managed, note)
         if current.pid is not None:  # ours, still starting
-            self._wait_ready(current.pid)
+            if wait:
+                self._wait_ready(current.pid)
             return BrokerStatus(
                 True, self.bootstrap, current.pid, True, "reused the starting broker"
             )
@@ -240,8 +247,16 @@ class LocalBroker:
         )
         out.close()
         self.pid_file.write_text(f"{self._process.pid} {self.port}")
-        self._wait_ready(self._process.pid)
+        if wait:
+            self._wait_ready(self._process.pid)
         return BrokerStatus(True, self.bootstrap, self._process.pid, True, "started")
+
+    def wait_ready(self) -> None:
+        """Wait until the broker started with ``start(wait=False)`` answers."""
+        pid = self._managed_pid()
+        if pid is None:
+            raise BrokerError(f"no broker of {self.home} runs on port {self.port}")
+        self._wait_ready(pid)
 
     def _resolve_security(self) -> BrokerSecurity:
         """The security of this data dir: as it was formatted, or new for a fresh one."""
@@ -277,8 +292,11 @@ class LocalBroker:
                 state = BrokerSecurity(state.mode, state.broker_password, self.tls)
                 write_state(self.state_file, state)
             return state
-        state = new_security(self.insecure, self.tls)
-        write_state(self.state_file, state)
+        if state is not None and state.secure != self.insecure and state.tls == self.tls:
+            pass  # a fresh data dir keeps the broker password given (a cluster's nodes share it)
+        else:
+            state = new_security(self.insecure, self.tls)
+            write_state(self.state_file, state)
         # A fresh storage keeps the admin credential the store already holds (a data dir
         # removed to start afresh, a second broker on the same machine): one admin password.
         if state.secure and not self.credentials.exists(ADMIN_PRINCIPAL):
@@ -290,7 +308,11 @@ class LocalBroker:
         template = Template((self.deploy_dir / "server.properties").read_text())
         security = security_properties(self.port, self.controller_port, self._security)
         text = template.substitute(
-            controller_port=self.controller_port, data_dir=self.data_dir, security=security
+            node_id=self.node_id,
+            voters=self.voters or f"{self.node_id}@{HOST}:{self.controller_port}",
+            data_dir=self.data_dir,
+            security=security,
+            replication=replication_properties(self.replicas),
         )
         # The rendered file holds the broker's password: 0600 from the first byte.
         write_private(self.config_file, text)
@@ -313,7 +335,7 @@ class LocalBroker:
                 "remove the folder to start afresh, or choose another --data-dir"
             )
         data.mkdir(parents=True, exist_ok=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = self.cluster_id or new_cluster_id()
         cmd = [
             java,
             "-cp",
@@ -410,6 +432,28 @@ class LocalBroker:
         if not candidates:
             return "no error in the broker log"
         return re.sub(r"^\[[^\]]*\]\s*", "", candidates[-1])[:300]
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def replication_properties(replicas: int) -> str:
+    """Replication of the internal topics and the default for new ones: a single node keeps one
+    copy of everything; a cluster three, of which two must acknowledge a write (acks=all)."""
+    min_isr = 1 if replicas < 3 else 2
+    return "\n".join(
+        (
+            f"# {replicas} node(s): {replicas} replica(s), {min_isr} in sync for acks=all.",
+            f"offsets.topic.replication.factor={replicas}",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={min_isr}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={min_isr}",
+        )
+    )
 
 
 def _without_secrets(line: str, security: BrokerSecurity, admin: Credentials | None) -> str:
