@@ -42,6 +42,7 @@ for _module, _name, _attr in (
     ("consumers.features.cli", "features", "app"),
     ("producers.cli_simulate", "simulate", "app"),
     ("portal.cli", "portal", "app"),
+    ("hub.deploy.cli", "deploy", "app"),
 ):
     _mount_optional(_module, _name, _attr)
 

@@ -12,11 +12,13 @@ from collections.abc import Iterable
 
 import yaml
 
-from hub.access.acls import CLUSTER, GROUP, TOPIC, TXN, Binding
+from hub.access.acls import CLUSTER, GROUP, LITERAL, PREFIXED, TOPIC, TXN, Binding
 from hub.access.principals import Principals
 
 API_VERSION = "kafka.strimzi.io/v1beta2"
 _TYPES = {TOPIC: "topic", GROUP: "group", TXN: "transactionalId", CLUSTER: "cluster"}
+# Strimzi spells Kafka's PREFIXED pattern "prefix" (its CRD allows only literal and prefix).
+_PATTERNS = {LITERAL: "literal", PREFIXED: "prefix"}
 _OPERATIONS = {
     "read": "Read",
     "write": "Write",
@@ -42,7 +44,7 @@ def kafka_users(
         for (rtype, pattern, resource), ops in sorted(by_principal.get(name, {}).items()):
             res: dict = {"type": _TYPES[rtype]}
             if rtype != CLUSTER:
-                res |= {"name": resource, "patternType": pattern}
+                res |= {"name": resource, "patternType": _PATTERNS[pattern]}
             acls.append(
                 {
                     "resource": res,

@@ -1,0 +1,1 @@
+"""``hub deploy``: deployment manifests rendered from the catalog (Kubernetes with Strimzi)."""
