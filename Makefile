@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,features,portal,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,features,portal,postgres,ai]'
 	@touch $(STAMP)
 
 install: $(STAMP)

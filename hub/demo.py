@@ -42,7 +42,7 @@ from hub.logs import configure_logging
 from hub.settings import Settings, get_settings
 
 console = Console()
-FEATURES_METRICS_PORT = 9104
+FEATURES_METRICS_PORT = int(os.environ.get("HUB_FEATURES_METRICS_PORT", "9104"))
 GATEWAY_PORT = 8000
 PORTAL_PORT = 8003
 WEBHOOK_RECEIVER_PORT = 8010
@@ -54,7 +54,10 @@ class DemoOptions:
     duration: float = 90.0
     rate: float = 40.0
     seed: int = 42
-    time_scale: float = 60.0  # simulated seconds per real second: an hour of city life a minute
+    # Simulated seconds per real second: 90 s are four and a half hours of city life, an
+    # evening and a night from 22:00 UTC, so the hourly feature windows fill and the daily and
+    # weekly ones close after midnight (producers/simulators/clock.py).
+    time_scale: float = 180.0
     features: bool = True
     keep_broker: bool = False
 
@@ -241,6 +244,11 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         # Each simulated department publishes as itself, through its own ACLs.
         publisher = DepartmentPublishers(source_system="simulator")
         await stack.enter_async_context(publisher)
+        start = await _simulated_start(settings, admin, sorted(catalog), table)
+        _say(
+            "city",
+            f"simulated time from {start:%Y-%m-%d %H:%M} UTC, {options.time_scale:g}× real time",
+        )
         simulation = asyncio.create_task(
             run_simulation(
                 publisher,
@@ -250,6 +258,7 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
                 stop=stop,
                 stats=stats,
                 time_scale=options.time_scale,
+                start=start,
             )
         )
         subscribers = {r.agreement_id: r.compiled.agreement.subscriber for r in table.routes}
@@ -289,6 +298,9 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
                     )
                 )
         await simulation
+        lookup = "hub features get postcode=59063"
+        if features is not None and not stop.is_set():
+            lookup = await _features_published(settings, admin, stop) or lookup
         if not stop.is_set():
             records = await read_audit(bootstrap, settings.registry_url, settings.audit_topic)
             console.print(
@@ -296,7 +308,8 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
             )
     _say(
         "next",
-        "hub audit report · hub dlq list · hub features get postcode=59063 · "
+        f"hub audit report · hub dlq list · {lookup} · "
+        "hub features forecast --view noise_complaints_hourly --horizon 24h · "
         "hub agreements show ordnungsamt-resident-moved · make test",
     )
     return 0
@@ -617,10 +630,65 @@ def demo_command(
     duration: float = typer.Option(90.0, help="Seconds the simulators run."),
     rate: float = typer.Option(40.0, help="Events per second from all departments."),
     seed: int = typer.Option(42, help="Seed of the simulators (same seed, same events)."),
-    time_scale: float = typer.Option(60.0, help="Simulated seconds per real second."),
+    time_scale: float = typer.Option(180.0, help="Simulated seconds per real second."),
     features: bool = typer.Option(True, help="Run the feature-store pipeline (Feast)."),
     keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
 ) -> None:
     """Run the whole hub locally: broker, registry, router, feature store, gateway, simulators."""
     options = DemoOptions(duration, rate, seed, time_scale, features, keep_broker)
     raise typer.Exit(run_demo(options))
+
+
+async def _simulated_start(
+    settings: Settings, admin: Any, raw_topics: list[str], table: Any
+) -> Any:
+    """The city's clock goes on after the latest event already in the log (raw topics and the
+    feature store's deliveries), so a feature pipeline's watermark is never behind a run."""
+    import datetime as dt
+
+    from producers.simulators.clock import latest_event_time, next_evening
+
+    deliveries = [
+        f"deliver.{r.compiled.agreement.subscriber}.{r.compiled.agreement.source}"
+        for r in table.routes
+    ]
+    latest = await latest_event_time(
+        settings.bootstrap_servers, [*raw_topics, *deliveries], security=admin
+    )
+    return next_evening(latest, dt.datetime.now(dt.UTC).date())
+
+
+async def _features_published(settings: Settings, admin: Any, stop: asyncio.Event) -> str | None:
+    """Wait (bounded) until the feature pipeline has taken in what the router delivered and
+    pushed what it published; print the windows per view; the lookup worth suggesting."""
+    from consumers.features.binding import load_feature_catalog
+    from consumers.features.published import published_windows, suggest_entity
+    from consumers.features.settings import get_feature_settings
+
+    fs = get_feature_settings()
+    deadline, last, quiet = time.monotonic() + 60, None, 0
+    while time.monotonic() < deadline and not stop.is_set():
+        counts = await _feature_counts(True)
+        seen = (
+            counts.get("hub_features_events_total"),
+            counts.get("hub_features_windows_published_total"),
+        )
+        pushed = counts.get("hub_features_pushed_rows_total", 0.0)
+        quiet = quiet + 1 if seen == last and pushed >= (seen[1] or 0) else 0
+        if quiet >= 4:  # two seconds without a new event, window or push
+            break
+        last = seen
+        await asyncio.sleep(0.5)
+    catalog = load_feature_catalog(
+        fs.dir or settings.catalog_dir / "features",
+        settings.catalog_dir / "agreements",
+        settings.schemas_dir,
+    )
+    entity_of = {v.name: v.definition.entity.name for v in catalog.views}
+    windows = await published_windows(
+        settings.bootstrap_servers, sorted(entity_of), fs.output_prefix, security=admin
+    )
+    summary = ", ".join(f"{view} {sum(c.values())}" for view, c in sorted(windows.items()))
+    _say("features", f"windows published (k-gate passed) so far: {summary}")
+    best = suggest_entity(windows, entity_of)
+    return None if best is None else f"hub features get {best[0]}={best[1]}"

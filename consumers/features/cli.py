@@ -20,6 +20,7 @@ app = typer.Typer(
     help="AI feature store: k-anonymous windowed features in Feast.", no_args_is_help=True
 )
 log = logging.getLogger("hub.features")
+FORECAST_SUFFIX = "_forecast"
 
 FeaturesDir = Annotated[
     Path | None,
@@ -121,6 +122,19 @@ def get(
 
     name, value = _parse_entity(entity)
     cat = _catalog(features, catalog)
+    if view is not None and view.endswith(FORECAST_SUFFIX):
+        from consumers.features.feast_repo import open_store
+        from consumers.features.forecast import online_forecast
+
+        try:
+            base = cat.view(view.removesuffix(FORECAST_SUFFIX))
+        except KeyError as exc:
+            typer.secho(str(exc.args[0]), err=True, fg="red")
+            raise typer.Exit(1) from None
+        store = open_store(FeastConfig.from_settings(get_feature_settings()))
+        out = {view: online_forecast(store, base, value)}
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        return
     views = [
         v
         for v in cat.views
@@ -159,4 +173,65 @@ def serve(
     store = open_store(FeastConfig.from_settings(fs))
     uvicorn.run(
         create_app(cat, store), host=host or fs.api_host, port=port or fs.api_port, log_config=None
+    )
+
+
+@app.command()
+def forecast(
+    view: Annotated[str, typer.Option(help="The feature view, e.g. noise_complaints_hourly.")],
+    horizon: Annotated[str, typer.Option(help="How far ahead, e.g. 24h.")] = "24h",
+    feature: Annotated[
+        str | None, typer.Option(help="The feature to forecast (default: the view's first).")
+    ] = None,
+    history: Annotated[str, typer.Option(help="How much history to learn from.")] = "28d",
+    seed: Annotated[
+        int, typer.Option(help="Seed of the bootstrap band (same seed, same numbers).")
+    ] = 42,
+    features: FeaturesDir = None,
+    catalog: CatalogDir = None,
+) -> None:
+    """Train a baseline model per entity on Feast's point-in-time history of VIEW, forecast
+    HORIZON and write it to the feature view <VIEW>_forecast (needs the extra [ai])."""
+    import datetime as dt
+
+    from consumers.features.durations import parse_duration_ms
+    from consumers.features.forecast import ForecastError, forecast_view, forecast_view_name
+
+    cat = _catalog(features, catalog)
+    logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh
+    try:
+        bound = cat.view(view)
+    except KeyError:
+        typer.secho(
+            f"no feature view {view!r}; known: {', '.join(v.name for v in cat.views)}",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1) from None
+    try:
+        ahead = dt.timedelta(milliseconds=parse_duration_ms(horizon))
+        back = dt.timedelta(milliseconds=parse_duration_ms(history))
+        made = forecast_view(
+            FeastConfig.from_settings(get_feature_settings()),
+            bound,
+            feature=feature,
+            horizon=ahead,
+            history=back,
+            seed=seed,
+        )
+    except (ForecastError, ValueError) as exc:
+        typer.secho(f"hub features forecast: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    name = forecast_view_name(view)
+    entity = bound.definition.entity.name
+    for f in made:
+        shown = " ".join(f"{v:.1f}" for v in f.values[:6])
+        error = "-" if f.mae_last_horizon is None else f"{f.mae_last_horizon:.2f}"
+        typer.echo(
+            f"{entity}={f.entity}: from {f.start:%Y-%m-%d %H:%M} UTC  {shown} ...  "
+            f"(error of the last horizon {error}, {f.training_windows} windows)"
+        )
+    typer.echo(
+        f"{len(made)} forecast(s) written to the feature view {name} "
+        f"(hub features get {entity}=<value> --view {name})"
     )

@@ -35,17 +35,26 @@ subject-config              subject.yaml is malformed or names an unknown level
 incompatible                a version breaks an earlier one at the subject's level
 pii-approval-missing        a version adds personal data (or lowers a class) without approval
 pii-approval-invalid        the approval file is malformed or does not cover the change
+quality-file                v<N>.quality.yaml is unreadable, malformed or has no v<N>.avsc beside it
+quality-rule                a quality rule has no valid name, an unknown key, or a name used twice
+quality-severity            a quality rule's severity is not reject or flag
+quality-description         a quality rule has no German description
+quality-field               a quality rule names a field the schema does not have
+quality-condition           a quality rule's check is malformed or does not fit the field's type
 ==========================  =================================================================
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.quality.book import SUFFIX as QUALITY_SUFFIX
+from hub.quality.book import check_quality_file, quality_path
 from hub.schemas.approval import ApprovalError, approval_path, load_approval
 from hub.schemas.catalog import SchemaCatalogError, read_compatibility, read_schema_json
 from hub.schemas.compatibility import check_compatibility
@@ -101,10 +110,40 @@ def lint(root: Path) -> list[LintError]:
         if schema is not None:
             location = parse_location(path.relative_to(root))
             subjects.setdefault(path.parent, {})[location.version] = (path, schema)
+            errors += _quality(path, schema)
     for subject_dir in sorted(subjects):
         errors += _lint_subject(subject_dir, subjects[subject_dir])
     errors += _stray_approvals(root)
+    errors += _stray_quality_files(root)
     return errors
+
+
+def _quality(path: Path, schema: dict) -> list[LintError]:
+    """The rules of ``v<N>.quality.yaml`` against the standalone schema of ``v<N>.avsc``."""
+    rules_file = quality_path(path)
+    if not rules_file.exists():
+        return []
+    _, problems = check_quality_file(rules_file, schema)
+    return [
+        LintError(
+            rules_file,
+            problem.field,
+            problem.kind,
+            f"rule {problem.rule}: {problem.loc}: {problem.message}"
+            if problem.rule
+            else f"{problem.loc}: {problem.message}".lstrip(": "),
+        )
+        for problem in problems
+    ]
+
+
+def _stray_quality_files(root: Path) -> list[LintError]:
+    return [
+        LintError(path, None, "quality-file", "no v<N>.avsc beside it whose rules it could hold")
+        for path in sorted(root.rglob(f"*{QUALITY_SUFFIX}"))
+        if not re.match(r"^v[1-9][0-9]*\.quality\.yaml$", path.name)
+        or not path.with_name(path.name.replace(QUALITY_SUFFIX, ".avsc")).exists()
+    ]
 
 
 def _lint_types(types: Mapping[str, SharedType]) -> list[LintError]:

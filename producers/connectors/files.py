@@ -7,7 +7,8 @@ A department system drops its export into a folder. For each file (oldest first)
 2. rows are parsed with the mapping (German formats), in chunks; each chunk's valid rows are
    published with a transactional Publisher together with a progress record (hash, last line),
    so a chunk is on Kafka entirely or not at all;
-3. invalid rows go to ``rejects/<name>.rejects.csv`` (``_line;_error;_sha256;`` + the row as
+3. invalid rows (also those that break a ``reject`` quality rule of the contract, named in the
+   reason) go to ``rejects/<name>.rejects.csv`` (``_line;_error;_sha256;`` + the row as
    it was: fix it and drop the file again, the extra columns are ignored), written before the chunk commits; on a restart the reject
    file is cut back to the committed line, so it holds each bad row once;
 4. the file is moved to ``done/``.
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.quality import RuleBook
 from producers.connectors import metrics
 from producers.connectors.german import decode_text
 from producers.connectors.mapping import BoundMapping, FileMapping, RowErrors, bind
@@ -112,6 +114,8 @@ class FileDropConfig:
     poll_interval: float = 5.0
     settle: float = 2.0
     """In watch mode a file is taken once unchanged this long (it may still be written)."""
+    quality: RuleBook | None = None
+    """The contracts' quality rules (default: the schema tree, see ``Publisher``)."""
 
     def resolved_transactional_id(self, department: str) -> str:
         if self.transactional_id:
@@ -141,6 +145,7 @@ class FileDropConnector:
             bootstrap_servers=config.bootstrap_servers,
             registry_url=config.registry_url,
             transactional_id=config.resolved_transactional_id(department),
+            quality=config.quality,
         )
         self.bound: BoundMapping | None = None
         self._progress: dict[str, dict[str, Any]] = {}

@@ -88,6 +88,9 @@ class FieldErrorOut(BaseModel):
     )
     field: str = Field(description="Dotted path of the field (location.lat, measures[2]).")
     message: str
+    rule: str | None = Field(
+        default=None, description="The contract's quality rule the event breaks (x-quality)."
+    )
 
 
 class ProblemOut(BaseModel):
@@ -459,6 +462,8 @@ def _convert_all(converter: Any, events: list[Any], batch: bool) -> tuple[list[d
         except ConversionError as exc:
             for error in exc.errors:
                 item = {"field": error.path, "message": error.message}
+                if error.rule:
+                    item["rule"] = error.rule
                 errors.append({"index": index, **item} if batch else item)
     return records, errors
 

@@ -42,6 +42,8 @@ class FieldError:
 
     path: str
     message: str
+    rule: str | None = None
+    """The contract's quality rule the event breaks, when that is the problem."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -78,11 +80,16 @@ class RecordConverter:
 
     schema: Any
     _convert: Converter
+    check: Callable[[dict[str, Any], bool], list[FieldError]] | None = None
+    """Run on a converted record: the reject quality rules it breaks (``schemas.SchemaCache``);
+    its flag says whether a refusal is counted (``convert``) or only asked about (``errors``)."""
 
     def convert(self, event: Any) -> dict[str, Any]:
         """The Avro-ready record; raises ConversionError listing every bad field."""
         errors: list[FieldError] = []
         record = self._convert(event, "", errors)
+        if not errors and self.check is not None:
+            errors = self.check(record, True)
         if errors:
             raise ConversionError(errors)
         return record
@@ -90,7 +97,9 @@ class RecordConverter:
     def errors(self, event: Any) -> list[FieldError]:
         """Every problem of ``event`` (empty when it converts)."""
         errors: list[FieldError] = []
-        self._convert(event, "", errors)
+        record = self._convert(event, "", errors)
+        if not errors and self.check is not None:
+            errors = self.check(record, False)
         return errors
 
 

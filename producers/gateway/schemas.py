@@ -9,12 +9,14 @@ client hammering a typo does not hammer the registry.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from producers.gateway.convert import RecordConverter, compile_schema
+from producers.gateway.convert import FieldError, RecordConverter, compile_schema
+from producers.sdk import encoding
 from producers.sdk.errors import UnknownTopicError
 
 
@@ -37,7 +39,7 @@ class SchemaCache:
         self._negative_ttl = negative_ttl
         self._clock = clock
         self._unknown: dict[str, float] = {}
-        self._by_id: dict[int, RecordConverter] = {}
+        self._by_id: dict[tuple[str, int], RecordConverter] = {}
         self._lock = asyncio.Lock()
 
     async def get(self, topic: str) -> TopicSchema | None:
@@ -56,7 +58,24 @@ class SchemaCache:
             self._unknown[topic] = self._clock() + self._negative_ttl
             return None
         prepared = self._publisher.schema(topic)
-        converter = self._by_id.get(prepared.schema_id)
+        converter = self._by_id.get((topic, prepared.schema_id))
         if converter is None:
-            converter = self._by_id[prepared.schema_id] = compile_schema(prepared.schema)
+            converter = compile_schema(prepared.schema)
+            if getattr(prepared, "quality", None):  # the contract's reject rules, like the SDK
+                check = self._quality_check(topic, prepared)
+                converter = dataclasses.replace(converter, check=check)
+            self._by_id[(topic, prepared.schema_id)] = converter
         return TopicSchema(topic, prepared.schema_id, converter)
+
+    def _quality_check(
+        self, topic: str, prepared: Any
+    ) -> Callable[[dict[str, Any], bool], list[FieldError]]:
+        def check(record: dict[str, Any], count: bool) -> list[FieldError]:
+            found = (
+                self._publisher.refusals(topic, record)  # counted as refused at the door
+                if count
+                else encoding.refusals(prepared, record)
+            )
+            return [FieldError(v.field or "", v.message(), v.rule) for v in found]
+
+        return check

@@ -130,6 +130,10 @@ class BuildingPermitDecided(EventModel):
     occurred_at: dt.datetime = Field(
         description="Zeitpunkt der Entscheidung (Bescheiddatum).",
     )
+    applied_at: dt.datetime | None = Field(
+        default=None,
+        description="Eingang des vollständigen Antrags (wie occurred_at von building-permit.applied); null in Meldungen von Fachverfahren, die ihn nicht mitliefern. Ab v2.",
+    )
     decision: Decision = Field(
         description="Ergebnis des Verfahrens.",
     )

@@ -5,6 +5,7 @@ from producers.sdk.errors import (
     NotPreparedError,
     NotStartedError,
     PublisherError,
+    QualityRuleError,
     RecordValidationError,
     UnknownTopicError,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "PublishedEvent",
     "Publisher",
     "PublisherError",
+    "QualityRuleError",
     "RecordValidationError",
     "TopicSchema",
     "UnknownTopicError",

@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.quality.rules import RuleSet, Violation
 from hub.serde import AvroSerde, EncodeError
 from producers.sdk import envelope
-from producers.sdk.errors import RecordValidationError
+from producers.sdk.errors import QualityRuleError, RecordValidationError
 from producers.sdk.validation import Guard, compile_guard, find_problem
 
 KEY_ATTRIBUTE = "x-key"
@@ -38,9 +39,18 @@ class TopicSchema:
     key_field: str | None
     type_header: bytes
     accepts: Guard = field(repr=False)
+    quality: RuleSet = field(default_factory=RuleSet, repr=False)
+    """The quality rules of this version of the contract (``v<N>.quality.yaml``)."""
 
     @classmethod
-    def register(cls, serde: AvroSerde, topic: str, schema_id: int, schema: Any) -> TopicSchema:
+    def register(
+        cls,
+        serde: AvroSerde,
+        topic: str,
+        schema_id: int,
+        schema: Any,
+        quality: RuleSet | None = None,
+    ) -> TopicSchema:
         """Add the schema to ``serde`` (parsing it once) and describe it for ``topic``."""
         parsed = serde.add_schema(schema_id, schema)
         definition = parsed.parsed if isinstance(parsed.parsed, Mapping) else {}
@@ -53,6 +63,7 @@ class TopicSchema:
             key_field=key if isinstance(key, str) else None,
             type_header=envelope.event_type(topic).encode(),
             accepts=compile_guard(definition),
+            quality=quality or RuleSet(),
         )
 
 
@@ -64,6 +75,8 @@ class OutgoingEvent:
     key: bytes | None
     headers: envelope.Headers
     event_id: str
+    flagged: tuple[str, ...] = ()
+    """The ``flag`` quality rules the event breaks (also in its ``ce_hubquality`` header)."""
 
 
 def as_record(topic: str, record: Any) -> Mapping[str, Any]:
@@ -85,7 +98,29 @@ def validate(schema: TopicSchema, record: Any) -> dict[str, Any]:
     problem = find_problem(schema.parsed, mapping)
     if problem is not None:
         raise RecordValidationError(schema.topic, problem.path, problem.message)
+    check_quality(schema, mapping)
     return dict(mapping)
+
+
+def check_quality(schema: TopicSchema, record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The names of the ``flag`` rules ``record`` breaks; QualityRuleError for the first
+    ``reject`` rule it breaks (the record must fit the schema already)."""
+    if not schema.quality:
+        return ()
+    violations = schema.quality.evaluate(record)
+    if not violations:
+        return ()
+    for violation in violations:
+        if violation.severity == "reject":
+            raise QualityRuleError(schema.topic, violation)
+    return tuple(v.rule for v in violations)
+
+
+def refusals(schema: TopicSchema, record: Mapping[str, Any]) -> list[Violation]:
+    """Every ``reject`` rule ``record`` breaks (the gateway lists them all in one answer)."""
+    if not schema.quality:
+        return []
+    return [v for v in schema.quality.evaluate(record) if v.severity == "reject"]
 
 
 def encode_value(serde: AvroSerde, schema: TopicSchema, record: Mapping[str, Any]) -> bytes:
@@ -128,14 +163,17 @@ def encode_event(
     event_id: str | None = None,
     time: dt.datetime | None = None,
 ) -> OutgoingEvent:
-    """Value, key and CloudEvents headers of one event."""
+    """Value, key and CloudEvents headers of one event; QualityRuleError when it breaks a
+    ``reject`` rule of its contract, the broken ``flag`` rules in ``ce_hubquality``."""
     mapping = as_record(schema.topic, record)
     value = encode_value(serde, schema, mapping)
+    flagged = check_quality(schema, mapping)
     event_id = event_id or envelope.new_event_id()
     headers = envelope.headers(
         event_id=event_id,
         source=source,
         type_=schema.type_header,
         time=envelope.event_time(mapping, time),
+        flagged=flagged,
     )
-    return OutgoingEvent(value, message_key(schema, mapping, key), headers, event_id)
+    return OutgoingEvent(value, message_key(schema, mapping, key), headers, event_id, flagged)

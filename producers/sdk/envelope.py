@@ -12,6 +12,10 @@ SPECVERSION = b"1.0"
 CONTENT_TYPE = b"application/avro"
 TYPE_PREFIX = "de.hamm."
 TIME_FIELD = "occurred_at"
+QUALITY_HEADER = "ce_hubquality"
+"""CloudEvents extension: the ``flag`` quality rules an event breaks, comma-separated rule
+names (never values). It stays on the raw topic: the router passes only the envelope on, since
+a flag can say something about a field a subscriber does not receive."""
 
 Headers = list[tuple[str, bytes]]
 
@@ -73,9 +77,16 @@ def event_time(record: Mapping[str, Any], time: dt.datetime | None) -> dt.dateti
     return dt.datetime.now(dt.UTC)
 
 
-def headers(*, event_id: str, source: bytes, type_: bytes, time: dt.datetime) -> Headers:
-    """The binary-mode headers, in the order the spec lists them."""
-    return [
+def headers(
+    *,
+    event_id: str,
+    source: bytes,
+    type_: bytes,
+    time: dt.datetime,
+    flagged: tuple[str, ...] = (),
+) -> Headers:
+    """The binary-mode headers, in the order the spec lists them; then the flagged rules."""
+    out = [
         ("ce_specversion", SPECVERSION),
         ("ce_id", event_id.encode()),
         ("ce_source", source),
@@ -83,3 +94,14 @@ def headers(*, event_id: str, source: bytes, type_: bytes, time: dt.datetime) ->
         ("ce_time", rfc3339(time).encode()),
         ("content-type", CONTENT_TYPE),
     ]
+    if flagged:
+        out.append((QUALITY_HEADER, ",".join(flagged).encode()))
+    return out
+
+
+def flagged_rules(headers: Headers) -> tuple[str, ...]:
+    """The flagged rule names an event carries (``ce_hubquality``), for readers of raw topics."""
+    for key, value in headers:
+        if key == QUALITY_HEADER:
+            return tuple(name for name in value.decode().split(",") if name)
+    return ()

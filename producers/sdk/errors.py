@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.quality.rules import Violation
+
 
 class PublisherError(Exception):
     """Base class of what the publisher SDK raises besides RecordValidationError."""
@@ -20,6 +22,18 @@ class RecordValidationError(ValueError):
         self.topic = topic
         self.field = field
         self.message = message
+
+
+class QualityRuleError(RecordValidationError):
+    """A record breaks a ``reject`` quality rule of its contract (``x-quality``): refused like a
+    schema error. ``rule`` names the rule, ``fields`` every field it reads (``field`` the first).
+    """
+
+    def __init__(self, topic: str, violation: Violation) -> None:
+        super().__init__(topic, violation.field, violation.message())
+        self.rule = violation.rule
+        self.fields = violation.fields
+        self.violation = violation
 
 
 class UnknownTopicError(PublisherError, LookupError):

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from hub.credentials import CredentialsError
 from hub.kafka import KafkaAuthError, KafkaSecurity, registry_auth, start_client
+from hub.quality import QualityFileError, RuleBook, Violation, default_rulebook
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.settings import get_settings
 from producers.sdk import encoding
@@ -37,6 +38,7 @@ from producers.sdk.errors import (
     NotPreparedError,
     NotStartedError,
     PublisherError,
+    QualityRuleError,
     RecordValidationError,
     UnknownTopicError,
 )
@@ -89,11 +91,14 @@ class Publisher:
         principal: str | None = None,
         security: KafkaSecurity | None = None,
         request_timeout_ms: int = 40_000,
+        quality: RuleBook | None = None,
     ) -> None:
         """``principal``: who publishes (default HUB_KAFKA_USERNAME, else the department named
         in ``source``); ``security``: a resolved identity instead (tests, the gateway).
         ``request_timeout_ms``: how long an event may wait for the broker (also for metadata)
-        before its publish fails; a failed event is dropped, never sent later."""
+        before its publish fails; a failed event is dropped, never sent later.
+        ``quality``: where the contracts' quality rules come from (default: the schema tree of
+        HUB_SCHEMAS_DIR, matched to the registered schema by content)."""
         if not source or not source.startswith("/"):
             raise ValueError(
                 f"source must be a path like /hamm/<department>/<system>, got {source!r}"
@@ -117,6 +122,7 @@ class Publisher:
         self._source_header = source.encode()
         self._serde = AvroSerde()
         self._topics: dict[str, _Topic] = {}
+        self._quality = quality
         self._registry: AsyncRegistryClient | None = None
         self._producer: AIOKafkaProducer | None = None
 
@@ -213,8 +219,16 @@ class Publisher:
             raise PublisherError(
                 f"{topic}: {subject} holds a {registered.schema_type} schema; the hub speaks Avro"
             )
+        if self._quality is None:
+            self._quality = default_rulebook()
         try:
-            schema = TopicSchema.register(self._serde, topic, registered.id, registered.schema)
+            rules = self._quality.rules_for(topic, registered.schema)
+        except QualityFileError as exc:
+            raise PublisherError(f"{topic}: its quality rules are unusable: {exc}") from exc
+        try:
+            schema = TopicSchema.register(
+                self._serde, topic, registered.id, registered.schema, rules
+            )
         except SerdeError as exc:
             raise PublisherError(f"{topic}: the schema of {subject} is unusable: {exc}") from exc
         state = _Topic(schema, TopicMetrics.of(topic))
@@ -234,8 +248,22 @@ class Publisher:
         return self._known(topic).schema
 
     def validate(self, topic: str, record: Record) -> dict[str, Any]:
-        """The record as a dict, strictly checked against the topic's schema (prepare first)."""
-        return encoding.validate(self._known(topic).schema, record)
+        """The record as a dict, strictly checked against the topic's schema and its reject
+        quality rules (prepare first)."""
+        state = self._known(topic)
+        try:
+            return encoding.validate(state.schema, record)
+        except QualityRuleError as exc:
+            state.metrics.quality("reject", exc.rule).inc()
+            raise
+
+    def refusals(self, topic: str, record: Mapping[str, Any]) -> list[Violation]:
+        """Every reject quality rule a record (that fits the schema) breaks, each counted."""
+        state = self._known(topic)
+        found = encoding.refusals(state.schema, record)
+        for violation in found:
+            state.metrics.quality("reject", violation.rule).inc()
+        return found
 
     # -- publishing ---------------------------------------------------------------------------
     def _encode(
@@ -256,8 +284,10 @@ class Publisher:
                 event_id=event_id,
                 time=time,
             )
-        except RecordValidationError:
+        except RecordValidationError as exc:
             state.metrics.rejected.inc()
+            if isinstance(exc, QualityRuleError):
+                state.metrics.quality("reject", exc.rule).inc()
             raise
 
     async def send(
@@ -281,7 +311,9 @@ class Publisher:
             partition=_only_partition(producer, topic),
         )
         future: asyncio.Future[PublishedEvent] = asyncio.get_running_loop().create_future()
-        raw.add_done_callback(partial(_settle, future, state.metrics, topic, event.event_id))
+        raw.add_done_callback(
+            partial(_settle, future, state.metrics, topic, event.event_id, event.flagged)
+        )
         return future
 
     async def publish(
@@ -316,8 +348,10 @@ class Publisher:
                     encoding.encode_event(serde, schema, record, source=source, key=key)
                     for record, key in zip(records, key_list, strict=True)
                 ]
-        except RecordValidationError:
+        except RecordValidationError as exc:
             state.metrics.rejected.inc()
+            if isinstance(exc, QualityRuleError):
+                state.metrics.quality("reject", exc.rule).inc()
             raise
         try:
             batches = await self._send_batches(topic, events)
@@ -326,6 +360,9 @@ class Publisher:
             state.metrics.failed.inc(len(events))
             raise
         state.metrics.events.inc(len(events))
+        for event in events:
+            if event.flagged:
+                state.metrics.count_flags(event.flagged)
         published: list[PublishedEvent | None] = [None] * len(events)
         for meta, (_, indices) in zip(results, batches, strict=True):
             for relative, index in enumerate(indices):
@@ -415,6 +452,7 @@ def _settle(
     metrics: TopicMetrics,
     topic: str,
     event_id: str,
+    flagged: tuple[str, ...],
     raw: asyncio.Future[Any],
 ) -> None:
     """Resolve the caller's future from aiokafka's; count and log failures even if unawaited."""
@@ -435,4 +473,6 @@ def _settle(
         return
     meta = raw.result()
     metrics.events.inc()
+    if flagged:
+        metrics.count_flags(flagged)
     future.set_result(PublishedEvent(topic, meta.partition, meta.offset, event_id))

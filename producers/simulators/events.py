@@ -499,12 +499,15 @@ def building_permit_decided(d: Draw) -> tuple[str, Record]:
     )[0]
     cost = d.rng.lognormvariate(12, 1.0)
     key = d.entity("BA", 6_000)
+    site_postcode = geo.postcode(d.rng, geo.district(d.rng))
+    processing_days = max(5, int(d.rng.gauss(75, 35)))
     return key, {
         "application_id": key,
         "occurred_at": d.at,
+        "applied_at": _millis(d.at - dt.timedelta(days=processing_days, hours=d.rng.uniform(0, 8))),
         "decision": decision,
-        "site_postcode": geo.postcode(d.rng, geo.district(d.rng)),
-        "processing_days": max(5, int(d.rng.gauss(75, 35))),
+        "site_postcode": site_postcode,
+        "processing_days": processing_days,
         "conditions_count": d.rng.randint(1, 12) if decision == "APPROVED_WITH_CONDITIONS" else 0,
         "fee_eur": round(max(50.0, cost * 0.006), 2) if decision != "WITHDRAWN" else None,
     }

@@ -193,3 +193,19 @@ async def test_json_lines_without_columns_are_records(world, tmp_path: Path):
     assert (result.published, result.rejected) == (1, 2)
     messages = await asyncio.to_thread(dept.read, topic, 1)
     assert [v["violation_id"] for v in dept.decode(topic, messages)] == ["J-1"]
+
+
+async def test_a_row_breaking_a_reject_rule_goes_to_the_reject_file_by_name(world, tmp_path):
+    from test_publisher_broker import rulebook_for
+
+    _dept, topic, mapping, config = world
+    config.quality = rulebook_for(topic, "ordnungsamt.parking-violation.recorded", tmp_path / "s")
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    berlin = lines[1].replace(";59065;", ";10115;")  # a Berlin postcode: not a place in Hamm
+    (config.directory / "plz.csv").write_text("\n".join([lines[0], berlin, lines[2]]) + "\n")
+    async with FileDropConnector(config, mapping) as connector:
+        [result] = await connector.run_once()
+    assert (result.published, result.rejected) == (1, 1)
+    [reject] = rejects_of(config, "plz.csv")
+    assert reject["_line"] == "2"
+    assert reject["_error"].startswith("field postcode: breaks quality rule plz-in-hamm: ")

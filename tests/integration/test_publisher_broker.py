@@ -4,6 +4,7 @@ other side as the independent reader (its own AvroDeserializer, read_committed).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import random
 import uuid
 
@@ -14,11 +15,18 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import registry_config
 
+from hub.quality import RuleBook
 from hub.schemas.catalog import default_schemas_dir, load_catalog
 from hub.serde import RegistryClient
 from hub.topics import TopicSpec, ensure_topics
 from producers.models.buergeramt import ResidentMoved
-from producers.sdk import Publisher, RecordValidationError, UnknownTopicError
+from producers.sdk import (
+    Publisher,
+    QualityRuleError,
+    RecordValidationError,
+    UnknownTopicError,
+    envelope,
+)
 from producers.simulators import generate
 
 CATALOG = load_catalog(default_schemas_dir())
@@ -192,3 +200,51 @@ async def test_concurrent_sends_from_many_tasks(kafka_bootstrap, registry_url):
         results = await asyncio.gather(*(worker(s) for s in range(5)))
     offsets = sorted(e.offset for batch in results for e in batch)
     assert offsets == list(range(50))
+
+
+def rulebook_for(fresh: str, topic: str, root) -> RuleBook:
+    """The catalog's rules of ``topic`` under the isolated name ``fresh``: a schema tree of one
+    subject (and the shared types) whose folder is the fresh topic's."""
+    import shutil
+
+    source = default_schemas_dir()
+    department, entity_event = fresh.split(".", 1)
+    shutil.copytree(source / "_types", root / "_types")
+    shutil.copytree(
+        source / topic.split(".", 1)[0] / entity_event, root / department / entity_event
+    )
+    return RuleBook(root)
+
+
+async def test_a_flag_is_delivered_with_its_rules_and_counted(
+    kafka_bootstrap, registry_url, tmp_path
+):
+    from prometheus_client import REGISTRY
+
+    noise = "ordnungsamt.noise-complaint.filed"
+    topic = await isolated(kafka_bootstrap, registry_url, noise)
+    good, late = records(2, seed=4, topic=noise)
+    late["noise_observed_at"] = late["occurred_at"] + datetime.timedelta(minutes=30)
+    async with Publisher(
+        source="/hamm/ordnungsamt/test",
+        bootstrap_servers=kafka_bootstrap,
+        registry_url=registry_url,
+        quality=rulebook_for(topic, noise, tmp_path),
+    ) as publisher:
+        await publisher.publish(topic, good)
+        await publisher.publish_many(topic, [late])
+        with pytest.raises(QualityRuleError) as refused:
+            await publisher.publish(topic, {**good, "postcode": "10115"})
+    assert (refused.value.rule, refused.value.field) == ("plz-in-hamm", "postcode")
+    first, second = consume(kafka_bootstrap, topic, 2)
+    assert envelope.QUALITY_HEADER not in dict(first.headers())
+    assert dict(second.headers())[envelope.QUALITY_HEADER] == b"laerm-vor-eingang"
+    value = REGISTRY.get_sample_value
+    assert (
+        value("hub_publisher_quality_flagged_total", {"topic": topic, "rule": "laerm-vor-eingang"})
+        == 1
+    )
+    assert (
+        value("hub_publisher_quality_rejected_total", {"topic": topic, "rule": "plz-in-hamm"}) == 1
+    )
+    assert value("hub_publisher_events_total", {"topic": topic}) == 2
