@@ -47,7 +47,15 @@ def test_keys_parse(header: str, key: str) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ['""', "", "two words", '"quoted" and more', "umlaut-ä", '"tab\there"', "a" * (MAX_KEY_LENGTH + 1)],
+    [
+        '""',
+        "",
+        "two words",
+        '"quoted" and more',
+        "umlaut-ä",
+        '"tab\there"',
+        "a" * (MAX_KEY_LENGTH + 1),
+    ],
 )
 def test_malformed_keys_are_refused(header: str) -> None:
     with pytest.raises(IdempotencyKeyError):
