@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+NATIVE := $(VENV)/.native-stamp
+NATIVE_SOURCES := $(wildcard native/src/*.rs) native/Cargo.toml native/Cargo.lock native/pyproject.toml
+CARGO  := $(shell command -v cargo 2>/dev/null)
 
 .PHONY: install test unit integration demo lint format bench broker-start broker-stop clean chromium
 
@@ -15,7 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,features,portal,postgres,ai]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The router's native core (native/, Rust): a release wheel by maturin, installed into the venv,
+# rebuilt when its sources change. Without cargo the router runs on its Python engine.
+$(NATIVE): $(STAMP) $(NATIVE_SOURCES)
+ifdef CARGO
+	rm -rf native/target/wheels
+	$(BIN)/maturin build --release --quiet -m native/Cargo.toml -o native/target/wheels
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps native/target/wheels/hub_core-*.whl
+	@touch $(NATIVE)
+else
+	@echo "cargo not found: hub_core not built, the router will use its Python engine"
+endif
+
+install: $(STAMP) $(NATIVE)
 
 # The portal's browser tests drive Debian's Chromium (Playwright's own download is not reachable):
 # installed here where it is missing and we run as root (as CI does); elsewhere they skip, saying so.
@@ -33,6 +48,9 @@ chromium:
 # The test session starts the local Kafka broker (fetching it once from Maven Central) unless
 # one already answers on HUB_BOOTSTRAP_SERVERS, and stops it again if it started it.
 test: install chromium
+ifdef CARGO
+	cargo test --quiet --manifest-path native/Cargo.toml
+endif
 	$(BIN)/python -m pytest
 
 unit: install
@@ -47,6 +65,10 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+ifdef CARGO
+	cargo fmt --manifest-path native/Cargo.toml --check
+	cargo clippy --quiet --manifest-path native/Cargo.toml --all-targets --features python -- -D warnings
+endif
 
 format: install
 	$(BIN)/ruff format .
@@ -63,4 +85,4 @@ broker-stop: install
 
 clean:
 	-$(BIN)/hub broker stop
-	rm -rf $(VENV) .hub .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .hub .pytest_cache .ruff_cache .hypothesis native/target

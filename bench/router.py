@@ -1,19 +1,26 @@
-"""Router throughput, delivery lag and memory on the local broker. Prints one JSON object.
+"""Router throughput, CPU, delivery lag and memory on the local broker, for both engines in one
+run. Prints one JSON object.
 
     .venv/bin/python bench/router.py [--events 100000] [--lag-seconds 20] [--rss-events 1000000]
+                                     [--engines native,python]
 
-1. passthrough: plain aiokafka consume → produce of the same bytes, one transaction a batch
-   (the floor any router pays: fetch, send, commit);
-2. router: the same events through the router with 3 agreements on the topic (decode once,
-   3 × filter/transform/encode, 3 deliveries an event, audit, one transaction a batch);
-3. lag: `hub router run` as its own process; events produced at half the router's measured
+1. passthrough: consume → produce of the same bytes, one transaction a batch (the floor any
+   router pays: fetch, send, commit), with aiokafka and with confluent-kafka (librdkafka);
+2. router, per engine (the native core, the Python engine), on a topic of its own: the same
+   events through the router with 3 agreements on the topic (decode once, 3 × filter/transform/
+   encode, 3 deliveries an event, audit, one transaction a batch); events/s and the CPU the
+   router process spends an event (getrusage, its threads included; routing processes, which
+   only the Python engine uses, are counted apart);
+3. lag: `hub router run` as its own process; events produced at half the engine's measured
    rate; a read_committed subscriber measures event time (ce_time) → the moment it can read
    the delivery;
-4. rss: `hub router run` as its own process over --rss-events events, RSS sampled each second.
+4. rss: `hub router run` as its own process over --rss-events events, RSS sampled each second,
+   and its CPU (utime + stime) an event.
 
-Targets (issue 4): router >= 0.5 × passthrough; p99 lag <= 250 ms at half the maximum rate;
-RSS flat and < 300 MB over 1M events. Uses HUB_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and
-starts its own registry unless HUB_REGISTRY_URL is set.
+Targets (issue 16): router events/s >= 0.5 × the confluent-kafka passthrough; router CPU
+<= 20 µs an event; p99 lag <= 100 ms at half the maximum rate; RSS flat and < 300 MB over 1M
+events. Uses HUB_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and starts its own registry unless
+HUB_REGISTRY_URL is set.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import argparse
 import asyncio
 import json
 import os
+import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,6 +53,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
     os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
 )
 
+from consumers.router.engine import load_core  # noqa: E402
 from consumers.router.runtime import default_workers, tune_gc  # noqa: E402
 from consumers.router.service import Router, RouterConfig  # noqa: E402
 from hub.schemas.catalog import standalone_schema  # noqa: E402
@@ -111,9 +121,11 @@ def resident(i: int, occurred_at: datetime) -> dict:
 
 
 class World:
-    def __init__(self, bootstrap: str, registry_url: str, root: Path, workers: int) -> None:
+    def __init__(
+        self, bootstrap: str, registry_url: str, root: Path, workers: int, engine: str
+    ) -> None:
         self.bootstrap, self.registry_url, self.root = bootstrap, registry_url, root
-        self.workers = workers
+        self.workers, self.engine = workers, engine
         self.dept = "bench" + uuid.uuid4().hex[:8]
         self.source = f"{self.dept}.resident.moved"
         schema_dir = root / "schemas" / self.dept / "resident.moved"
@@ -138,6 +150,7 @@ class World:
             dlq_topic=f"{self.dept}.dlq",
             audit_topic=f"{self.dept}.audit",
             workers=self.workers,
+            engine=self.engine,
         )
 
     def env(self, group: str) -> dict:
@@ -156,6 +169,7 @@ class World:
             "HUB_SECRET_FILE": str(secret),
             "HUB_LOG_LEVEL": "WARNING",
             "HUB_ROUTER_WORKERS": str(self.workers),
+            "HUB_ROUTER_ENGINE": self.engine,
         }
 
     async def produce(self, first: int, count: int, rate: float | None = None) -> None:
@@ -270,79 +284,130 @@ async def passthrough(world: World, events: int) -> float:
         await consumer.stop()
 
 
-async def through_router(
-    world: World, events: int, group_suffix: str = "router", workers: int | None = None
-) -> tuple[float, int]:
-    """Events/s through the router (time from its first batch to the commit of the last)."""
+def passthrough_confluent(world: World, events: int) -> float:
+    """Events/s of the same loop with confluent-kafka (librdkafka): consume in batches, produce
+    each record, offsets and commit in one transaction a batch."""
+    from confluent_kafka import Consumer, Producer
+
+    from hub.kafka import KafkaSecurity
+
+    security = KafkaSecurity.from_settings().confluent()
+    out = world.dept + ".passthrough-confluent"
+    group = f"{world.dept}-passthrough-confluent"
+    consumer = Consumer(
+        {
+            "bootstrap.servers": world.bootstrap,
+            **security,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
+    producer = Producer(
+        {
+            "bootstrap.servers": world.bootstrap,
+            **security,
+            "transactional.id": group,
+            "linger.ms": 5,
+        }
+    )
+    producer.init_transactions(30)
+    consumer.subscribe([world.source])
+    seen, started = 0, None
+    try:
+        while seen < events:
+            batch = consumer.consume(num_messages=5000, timeout=0.5)
+            if not batch:
+                continue
+            started = started or time.perf_counter()
+            producer.begin_transaction()
+            for m in batch:
+                producer.produce(out, m.value(), m.key(), headers=m.headers(), partition=0)
+            seen += len(batch)
+            producer.send_offsets_to_transaction(
+                consumer.position(consumer.assignment()), consumer.consumer_group_metadata()
+            )
+            producer.commit_transaction()
+        return seen / (time.perf_counter() - started)
+    finally:
+        consumer.close()
+
+
+def _cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def through_router(world: World, events: int, group_suffix: str = "router") -> dict:
+    """Events/s through the router (time from its first batch to the commit of the last) and
+    the CPU it spent an event (this process, its threads included; routing processes apart)."""
     from consumers.router import metrics
 
     tune_gc()  # as `hub router run` does
     config = world.config(f"{world.dept}-{group_suffix}")
-    if workers is not None:
-        config.workers = workers
     base = {
         name: metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() for name in AGREEMENTS
     }
     router = Router(config, SECRET)
+    children = _cpu_s(resource.RUSAGE_CHILDREN)
     async with router:
         task = asyncio.create_task(router.run())
         while router.committed_batches == 0:
             await asyncio.sleep(0.001)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s(resource.RUSAGE_SELF)
         first = router.committed_events
         while router.committed_events < events:
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_s(resource.RUSAGE_SELF) - cpu
         router.stop()
         await task
         delivered = sum(
             metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() - base[name]
             for name in AGREEMENTS
         )
-    return (events - first) / elapsed, int(delivered)
+        engine = router.engine
+    workers_cpu = _cpu_s(resource.RUSAGE_CHILDREN) - children  # the pool, once it has ended
+    routed = events - first
+    out = {
+        "engine": engine,
+        "router_workers": config.workers,
+        "events_per_s": round(routed / elapsed),
+        "deliveries_per_s": round(routed / elapsed * delivered / events),
+        "cpu_us_per_event": round(cpu / routed * 1e6, 1),
+    }
+    if config.workers:
+        out["workers_cpu_us_per_event"] = round(workers_cpu / routed * 1e6, 1)
+    return out
 
 
 async def lag(world: World, rate: float, seconds: float) -> dict:
     """p50/p99 of event time → readable delivery, at ``rate`` events/s, with `hub router run`
-    as its own process (producer and subscriber here must not share its core)."""
+    as its own process. The load generator and the subscriber use confluent-kafka (librdkafka,
+    a few µs an event): they share the machine with the router and should take little of it."""
     topic = f"deliver.statistik.{world.source}"
-    lags: list[float] = []
+    expected = int(rate * seconds)
+    registry = AsyncRegistryClient(world.registry_url)
+    schema_id = await registry.register(f"{world.source}-value", world.schema)
+    await registry.aclose()
+    serde = AvroSerde()
+    serde.add_schema(schema_id, world.schema)
+    start = datetime.now(UTC)
+    payloads = [
+        (i, serde.encode(schema_id, resident(i, start + timedelta(seconds=n / rate))))
+        for n, i in enumerate(range(LAG_FIRST_ID, LAG_FIRST_ID + expected))
+    ]
     # The throughput run's group has committed up to the end: no backlog is replayed.
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "router", "run"],
         env=world.env(f"{world.dept}-router"),
         cwd=world.root,
     )
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=world.bootstrap,
-        **_security(),
-        isolation_level="read_committed",
-        auto_offset_reset="latest",
-        group_id=f"{world.dept}-lag-reader",
-        fetch_max_wait_ms=20,  # a subscriber that wants low latency asks often
-    )
-    await consumer.start()
     try:
-        await consumer.seek_to_end()
         await asyncio.sleep(5)  # the router has started and joined its group
-        expected = int(rate * seconds)
-        producing = asyncio.create_task(world.produce(LAG_FIRST_ID, expected, rate))
-        idle = 0
-        while len(lags) < expected and idle < 20:
-            batch = await consumer.getmany(timeout_ms=500)
-            idle = 0 if batch else idle + 1
-            now = time.time()
-            for records in batch.values():
-                for r in records:
-                    headers = dict(r.headers)
-                    if int(headers["ce_id"]) < LAG_FIRST_ID:
-                        continue  # not an event of this phase
-                    sent = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
-                    lags.append(now - sent)
-        await producing
+        lags = await asyncio.to_thread(_measure_lag, world, topic, payloads, rate)
     finally:
-        await consumer.stop()
         proc.terminate()
         proc.wait(60)
     lags.sort()
@@ -353,6 +418,74 @@ async def lag(world: World, rate: float, seconds: float) -> dict:
         "p99_ms": round(lags[int(len(lags) * 0.99) - 1] * 1000, 1),
         "max_ms": round(lags[-1] * 1000, 1),
     }
+
+
+def _measure_lag(world: World, topic: str, payloads: list, rate: float) -> list[float]:
+    """Send ``payloads`` paced at ``rate`` (a thread), read the deliveries read_committed."""
+    import threading
+
+    from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+
+    from hub.kafka import KafkaSecurity
+
+    security = KafkaSecurity.from_settings().confluent()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": world.bootstrap,
+            **security,
+            "group.id": f"{world.dept}-lag-reader",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 10,  # a subscriber that wants low latency asks often
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_END)])
+    consumer.consume(num_messages=1, timeout=1.0)  # the assignment is in place
+
+    def produce() -> None:
+        producer = Producer({"bootstrap.servers": world.bootstrap, **security, "linger.ms": 5})
+        started = time.perf_counter()
+        for n, (i, payload) in enumerate(payloads):
+            producer.produce(
+                world.source,
+                payload,
+                f"R-{i:09d}".encode(),
+                headers=[
+                    ("ce_time", datetime.now(UTC).isoformat().encode()),
+                    ("ce_id", str(i).encode()),
+                ],
+            )
+            if n % 50 == 0:
+                producer.poll(0)
+                ahead = n / rate - (time.perf_counter() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+        producer.flush(60)
+
+    sender = threading.Thread(target=produce, name="lag-load")
+    sender.start()
+    lags: list[float] = []
+    last = time.monotonic()
+    try:
+        while len(lags) < len(payloads) and time.monotonic() - last < 10:
+            # consume() waits for num_messages or the timeout: a short timeout, so the reader
+            # itself adds no waiting to what it measures
+            batch = consumer.consume(num_messages=1000, timeout=0.005)
+            now = time.time()
+            if batch:
+                last = time.monotonic()
+            for m in batch:
+                if m.error():
+                    continue
+                headers = dict(m.headers() or [])
+                if int(headers["ce_id"]) < LAG_FIRST_ID:
+                    continue  # not an event of this phase
+                sent = datetime.fromisoformat(headers["ce_time"].decode()).timestamp()
+                lags.append(now - sent)
+    finally:
+        sender.join()
+        consumer.close()
+    return lags
 
 
 async def rss(world: World, events: int) -> dict:
@@ -383,6 +516,7 @@ async def rss(world: World, events: int) -> dict:
             if total_needed is not None and committed >= total_needed:
                 break
         elapsed = time.perf_counter() - started
+        cpu = _proc_cpu_s(proc.pid)
     finally:
         await consumer.stop()
         proc.terminate()
@@ -392,11 +526,26 @@ async def rss(world: World, events: int) -> dict:
     return {
         "events": events,
         "seconds": round(elapsed, 1),
+        "cpu_us_per_event": round(cpu / events * 1e6, 1),
         "rss_mb_first_10pct_max": round(max(samples[:tenth]), 1),
         "rss_mb_last_10pct_max": round(max(samples[-tenth:]), 1),
         "rss_mb_max": round(max(samples), 1),
         "samples": len(samples),
     }
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """utime + stime of ``pid`` and its live children (the router's workers), in seconds."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _proc_cpu_s(int(child))
+    except OSError:
+        pass
+    return total
 
 
 def _rss_mb(pid: int) -> float:
@@ -425,33 +574,60 @@ async def main(args: argparse.Namespace) -> dict:
         thread.__enter__()
         registry_url = thread.url
     root = Path(tempfile.mkdtemp(prefix="bench-router-"))
+    engines = [e for e in args.engines.split(",") if e]
+    if "native" in engines and load_core() is None:
+        engines.remove("native")  # not installed: said in the output
     try:
-        world = World(bootstrap, registry_url, root, args.workers)
-        await ensure_topics(bootstrap, [TopicSpec(world.source)])
-        await world.produce(0, args.events)
-        base = await passthrough(world, args.events)
-        routed, delivered = await through_router(world, args.events)
-        result = {
+        result: dict = {
             "benchmark": "router",
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+            },
             "events": args.events,
             "agreements_on_topic": len(AGREEMENTS),
-            "router_workers": args.workers,
-            "passthrough_events_per_s": round(base),
-            "router_events_per_s": round(routed),
-            "router_deliveries_per_s": round(routed * delivered / args.events),
-            "ratio_router_to_passthrough": round(routed / base, 3),
-            "target_ratio": 0.5,
+            "native_core_installed": load_core() is not None,
         }
-        if args.workers:  # the same router without worker processes, for comparison
-            alone, _ = await through_router(world, args.events, "router-in-process", workers=0)
-            result["router_in_process_events_per_s"] = round(alone)
-            result["ratio_in_process_to_passthrough"] = round(alone / base, 3)
-        if args.lag_seconds:
-            result["lag_at_half_rate"] = await lag(world, routed / 2, args.lag_seconds)
-            result["target_p99_ms"] = 250
-        if args.rss_events:
-            result["rss"] = await rss(world, args.rss_events)
-            result["target_rss_mb"] = 300
+        # the passthroughs read the first engine's topic (the same bytes every engine reads)
+        worlds = {}
+        for engine in engines:
+            workers = args.workers if engine == "python" else 0
+            world = World(bootstrap, registry_url, root / engine, workers, engine)
+            await ensure_topics(bootstrap, [TopicSpec(world.source)])
+            await world.produce(0, args.events)
+            worlds[engine] = world
+        first = worlds[engines[0]]
+        await ensure_topics(bootstrap, [first.dept + ".passthrough-confluent"])
+        aiokafka_rate = await passthrough(first, args.events)
+        confluent_rate = await asyncio.to_thread(passthrough_confluent, first, args.events)
+        result["passthrough_events_per_s"] = {
+            "aiokafka": round(aiokafka_rate),
+            "confluent_kafka": round(confluent_rate),
+        }
+        result["engines"] = {}
+        for engine, world in worlds.items():
+            figures = await through_router(world, args.events)
+            figures["ratio_to_confluent_passthrough"] = round(
+                figures["events_per_s"] / confluent_rate, 3
+            )
+            figures["ratio_to_aiokafka_passthrough"] = round(
+                figures["events_per_s"] / aiokafka_rate, 3
+            )
+            if args.lag_seconds:
+                figures["lag_at_half_rate"] = await lag(
+                    world, figures["events_per_s"] / 2, args.lag_seconds
+                )
+            if args.rss_events:
+                figures["rss"] = await rss(world, args.rss_events)
+            result["engines"][engine] = figures
+        result["targets"] = {
+            "ratio_to_confluent_passthrough": 0.5,
+            "cpu_us_per_event": 20,
+            "p99_ms_at_half_rate": 100,
+            "rss_mb": 300,
+        }
+        result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
         return result
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -465,6 +641,12 @@ if __name__ == "__main__":
     parser.add_argument("--lag-seconds", type=float, default=20)
     parser.add_argument("--rss-events", type=int, default=0, help="e.g. 1000000")
     parser.add_argument(
-        "--workers", type=int, default=default_workers(), help="routing processes (0: in-process)"
+        "--workers",
+        type=int,
+        default=default_workers("python"),
+        help="routing processes of the Python engine (0: in-process); the native core uses none",
+    )
+    parser.add_argument(
+        "--engines", default="native,python", help="engines to measure, comma-separated"
     )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -21,6 +21,22 @@ WORKERS = Gauge("hub_router_workers", "Routing processes of this router (0: rout
 WORKER_RESTARTS = Counter(
     "hub_router_worker_restarts", "Routing process pools started again after a worker died."
 )
+ENGINE = Gauge(
+    "hub_router_engine_info", "The engine routing events: 1 for the one in use.", ["engine"]
+)
+ENGINE_REFUSED = Gauge(
+    "hub_router_engine_refused",
+    "Agreements the native core refused to apply; they run on the Python engine.",
+)
+ENGINE_RERUNS = Counter(
+    "hub_router_engine_reruns",
+    "Events the native core handed to the Python engine: failing (error) or deferred.",
+    ["reason"],
+)
+ENGINE_MISMATCHES = Counter(
+    "hub_router_engine_mismatches",
+    "Events on which the native core and the Python engine disagreed (the Python one holds).",
+)
 PROCESSING = Histogram(
     "hub_router_processing_seconds",
     "From receiving a batch to committing its transaction.",

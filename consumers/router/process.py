@@ -145,11 +145,17 @@ def route_events(
     *,
     only_agreement: str | None = None,
     replayed: bool = False,
+    event_errors: bool = True,
+    timed: frozenset[int] = frozenset(),
 ) -> Outcome:
     """Apply every active agreement of ``source`` to ``events`` (all from one partition).
 
     Each event comes with its origin (topic, partition, offset): the record itself when it was
     read from the source topic, the recorded origin when a dead letter is replayed.
+
+    When the native core routes the other agreements of the topic (``consumers.router.engine``)
+    the event is the core's to dead-letter if it does not decode (``event_errors=False``), and
+    the offsets in ``timed`` already have their event time.
     """
     out = Outcome()
     routes = [
@@ -207,12 +213,14 @@ def route_events(
         elif offset > last:
             last = offset
         if event.value is None:
-            dead(event, origin, EmptyValueError("the event has no value (tombstone)"), None)
+            if event_errors:
+                dead(event, origin, EmptyValueError("the event has no value (tombstone)"), None)
             continue
         try:
             record = decode(event.value, reader)
         except SerdeError as error:
-            dead(event, origin, error, None)
+            if event_errors:
+                dead(event, origin, error, None)
             continue
         envelope = [(k, v) for k, v in event.headers if k in PASSTHROUGH_HEADERS]
         delivery_id = f"{origin.topic}/{origin.partition}/{offset}"
@@ -239,7 +247,8 @@ def route_events(
             deliveries.append((topic, None if key is None else key.encode(), data, headers))
             delivered[i] += 1
             any_delivered = True
-        if any_delivered:  # one lag sample an event: its deliveries commit together
+        # one lag sample an event: its deliveries commit together
+        if any_delivered and offset not in timed:
             event_times.append(_event_seconds(record, event))
 
     if first is None:

@@ -13,10 +13,17 @@ MAX_DEFAULT_WORKERS = 4  # beyond ~4, the router's own process (fetch, produce) 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
-def default_workers() -> int:
+def default_workers(engine: str | None = None) -> int:
     """One routing process a core the router may use, at most four; none on a single core,
     where a worker would only add the cost of handing events over. More throughput beyond
-    that comes from more router instances (and partitions)."""
+    that comes from more router instances (and partitions).
+
+    None with the native core (``engine``: as ``HUB_ROUTER_ENGINE``): it routes a batch in a
+    thread of the router's own, in less time than handing it to a process would cost."""
+    from consumers.router.engine import select_engine
+
+    if select_engine(engine).name == "native":
+        return 0
     cores = usable_cores()
     return min(cores, MAX_DEFAULT_WORKERS) if cores > 1 else 0
 

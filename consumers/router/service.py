@@ -6,9 +6,11 @@ Kafka transaction holding its deliveries, dead letters, audit records and the co
 also across crashes. Plain aiokafka, not a FastStream subscriber: the hot loop works on whole
 batches and sends without awaiting each acknowledgement (see DESIGN.md, "The hot path").
 
-With routing processes (``workers`` > 0) two batches are in flight at most: while one commits,
-the next is already being routed. Transactions still follow one another in offset order; when
-one fails, both batches are read again from the first offset neither committed. In one
+The per-event work runs in the native core (``engine.py``) when it is installed, in a thread
+without the GIL, else in the Python engine. Two batches are in flight at most: while one
+commits, the next is already being routed (by the core's thread, or by routing processes,
+``workers`` > 0). Transactions still follow one another in offset order; when one fails, both
+batches are read again from the first offset neither committed. With the Python engine in one
 process, a batch is committed before the next is routed (routing there holds the event loop,
 and the commit's round trips would wait for it).
 """
@@ -33,6 +35,7 @@ from aiokafka.partitioner import murmur2
 
 from consumers.router import metrics
 from consumers.router.audit import AUDIT_SCHEMA
+from consumers.router.engine import NativeTable, announce, route_native, select_engine
 from consumers.router.process import MAX_BATCH_BYTES, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
 from consumers.router.runtime import default_workers
@@ -65,6 +68,7 @@ class RouterConfig:
     watch_interval: float = 2.0
     retry_backoff: float = 1.0
     workers: int = 0  # processes routing events; 0: in the router's own process
+    engine: str | None = None  # auto | native | python; None: HUB_ROUTER_ENGINE, else auto
     # The principal the router is (hub-router in production; the settings' identity if unset).
     security: KafkaSecurity = field(default_factory=KafkaSecurity.from_settings)
 
@@ -144,6 +148,8 @@ class Router:
         self._registry = AsyncRegistryClient(
             config.registry_url, auth=registry_auth(config.security)
         )
+        self._engine = select_engine(config.engine)
+        self._native: NativeTable | None = None  # the table on the core, when it routes
         self._serde = AvroSerde()
         self._known_ids: set[int] = set()
         self._table = RoutingTable()
@@ -210,6 +216,7 @@ class Router:
             metadata_max_age_ms=30_000,
         )
         await start_client(self._consumer, cfg.security, cfg.bootstrap)
+        announce(self._engine)
         await self._apply_table(await self.build_table())
         self._watcher = asyncio.create_task(self._watch(), name="agreements-watch")
         log.info("router started", extra={"router": cfg.name, "topics": self._table.topics})
@@ -287,6 +294,12 @@ class Router:
             log.warning("source topics not there yet", extra={"topics": sorted(error.failures)})
         for topic in deliveries:
             self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
+        if self._engine.core is not None:
+            native = NativeTable(self._engine.core, table, self._secret)
+            for schema_id, text in self._writers.items():
+                for topic in native.sources:
+                    native.learn(topic, schema_id, text, self._serde.schema(schema_id).canonical)
+            self._native = native
         self._table = table
 
     async def _apply_table(self, table: RoutingTable) -> None:
@@ -296,7 +309,7 @@ class Router:
         old_topics = self._table.topics
         workers = None
         if self.config.workers:  # a new table is a new pool: workers compile what was registered
-            workers = RouteWorkers(self.config.workers, table, self._secret)
+            workers = RouteWorkers(self.config.workers, table, self._secret, self._engine.name)
             await workers.start()
         try:
             await self.use_table(table)
@@ -403,9 +416,10 @@ class Router:
             batch = {tp: records for tp, records in batch.items() if tp in assigned}
             if not batch:
                 return
-            # In one process, routing would hold the loop and stall the commit's round trips
-            # (its deliveries would wait for this batch): commit first, route then.
-            if self._workers is None and not await self._settle(also=batch):
+            # In one process, Python routing would hold the loop and stall the commit's round
+            # trips (its deliveries would wait for this batch): commit first, route then.
+            off_loop = self._workers is not None or self._native is not None
+            if not off_loop and not await self._settle(also=batch):
                 return
             routing = asyncio.ensure_future(self._route(batch, datetime.now(UTC)))
             try:
@@ -429,6 +443,8 @@ class Router:
             self._inflight = _InFlight(batch, task)
 
     async def _route(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
+        if self._native is not None and self._workers is None:
+            return await self._route_native(batch, now)
         outcome = Outcome()
         name = self.config.name
         for tp, records in batch.items():
@@ -446,6 +462,44 @@ class Router:
                 part = records[i : i + YIELD_EVERY]
                 outcome.merge(route_events(source, ((r, r) for r in part), self._serde, now, name))
         return outcome
+
+    async def _route_native(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
+        """The whole batch in one thread: the core's calls release the GIL, so the loop goes on
+        committing the batch before (and fetching, heartbeating, serving /metrics)."""
+        native = self._native
+        assert native is not None
+        work = []
+        for tp, records in batch.items():
+            source = self._table.sources.get(tp.topic)
+            if source is None:  # its agreements were withdrawn since the fetch
+                continue
+            metrics.count(metrics.EVENTS_IN, [(tp.topic, len(records))])
+            core = native.sources.get(tp.topic)
+            if core is None:  # every agreement on it was refused: the Python engine's
+                await self.learn_schemas(records)
+            else:
+                await self._teach(native, tp.topic, native.unknown_ids(tp.topic, records))
+            work.append((source, core, records))
+        name, serde = self.config.name, self._serde
+
+        def route_all() -> Outcome:
+            outcome = Outcome()
+            for source, core, records in work:
+                if core is None:
+                    outcome.merge(route_events(source, ((r, r) for r in records), serde, now, name))
+                else:
+                    outcome.merge(route_native(core, records, serde, now, name))
+            return outcome
+
+        return await asyncio.to_thread(route_all)
+
+    async def _teach(self, native: NativeTable, topic: str, ids: list[int]) -> None:
+        """Give the core (and the serde) the writer schemas of ``ids``."""
+        await self._learn_ids(set(ids))
+        for schema_id in ids:
+            text = self._writers.get(schema_id)
+            if text is not None:  # else unknown here too: the event is dead-lettered
+                native.learn(topic, schema_id, text, self._serde.schema(schema_id).canonical)
 
     async def _commit_batch(
         self, outcome: Outcome, offsets: dict[TopicPartition, int], events: int, started: float
@@ -491,7 +545,7 @@ class Router:
         log.error("a routing worker died; starting the pool again")
         metrics.WORKER_RESTARTS.inc()
         old = self._workers
-        self._workers = RouteWorkers(old.count, self._table, self._secret)
+        self._workers = RouteWorkers(old.count, self._table, self._secret, self._engine.name)
         with contextlib.suppress(Exception):
             await old.stop()
         await self._workers.start()
@@ -505,6 +559,10 @@ class Router:
             value = r.value
             if value is not None and len(value) >= HEADER_SIZE and value[0] == MAGIC_BYTE:
                 ids.add(int.from_bytes(value[1:HEADER_SIZE], "big"))
+        await self._learn_ids(ids)
+        return {i: self._writers[i] for i in ids if i in self._writers}
+
+    async def _learn_ids(self, ids: set[int]) -> None:
         for schema_id in ids - self._known_ids:
             try:
                 text = await self._registry.schema_by_id(schema_id)
@@ -515,7 +573,11 @@ class Router:
             self._serde.add_schema(schema_id, text)
             self._writers[schema_id] = text
             self._known_ids.add(schema_id)
-        return {i: self._writers[i] for i in ids if i in self._writers}
+
+    @property
+    def engine(self) -> str:
+        """The engine routing events: ``native`` or ``python``."""
+        return self._engine.name
 
     @property
     def serde(self) -> AvroSerde:

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from consumers.router.engine import NativeTable, route_native, select_engine
 from consumers.router.process import Outcome, Record, route_events
 from consumers.router.routes import Route, RoutingTable, SourceRoutes
 from consumers.router.runtime import tune_gc
@@ -69,9 +70,10 @@ class TableSpec:
     secret: bytes
     # (source topic, source schema as canonical JSON, ((agreement, output schema id), ...))
     sources: tuple[tuple[str, str, tuple[tuple[Agreement, int], ...]], ...]
+    engine: str | None = None  # the router's (consumers.router.engine.select_engine)
 
     @classmethod
-    def of(cls, table: RoutingTable, secret: bytes) -> TableSpec:
+    def of(cls, table: RoutingTable, secret: bytes, engine: str | None = None) -> TableSpec:
         return cls(
             secret,
             tuple(
@@ -82,6 +84,7 @@ class TableSpec:
                 )
                 for topic, source in table.sources.items()
             ),
+            engine,
         )
 
     def build(self) -> tuple[RoutingTable, AvroSerde]:
@@ -108,6 +111,8 @@ def _serve(conn: Connection, spec: TableSpec) -> None:
     _watch_parent(os.getppid())
     try:
         table, serde = spec.build()
+        core = select_engine(spec.engine).core  # the router's engine
+        native = None if core is None else NativeTable(core, table, spec.secret)
     except Exception as error:  # e.g. an agreement that no longer compiles here: say why
         conn.send(("error", _said(error)))
         return
@@ -121,7 +126,7 @@ def _serve(conn: Connection, spec: TableSpec) -> None:
         if task is None:
             return
         try:
-            conn.send(("ok", _route(table, serde, *task)))
+            conn.send(("ok", _route(table, serde, native, *task)))
         except Exception as error:
             conn.send(("error", _said(error)))
 
@@ -140,6 +145,7 @@ def _watch_parent(parent: int) -> None:
 def _route(
     table: RoutingTable,
     serde: AvroSerde,
+    native: NativeTable | None,
     topic: str,
     rows: list[Row],
     writers: dict[int, str],
@@ -150,7 +156,13 @@ def _route(
         if schema_id not in serde:
             serde.add_schema(schema_id, text)
     records = [Record(topic, *row) for row in rows]
-    return route_events(table.sources[topic], ((r, r) for r in records), serde, now, router)
+    core = None if native is None else native.sources.get(topic)
+    if core is None:
+        return route_events(table.sources[topic], ((r, r) for r in records), serde, now, router)
+    for schema_id in core.core.unknown_ids(records):
+        if schema_id in writers:
+            core.learn(schema_id, writers[schema_id], serde.schema(schema_id).canonical)
+    return route_native(core, records, serde, now, router)
 
 
 # -- in the router process ---------------------------------------------------------------------
@@ -216,9 +228,11 @@ class RouteWorkers:
     ``async with RouteWorkers(2, table, secret) as workers: outcome = await workers.route(...)``
     """
 
-    def __init__(self, count: int, table: RoutingTable, secret: bytes) -> None:
+    def __init__(
+        self, count: int, table: RoutingTable, secret: bytes, engine: str | None = None
+    ) -> None:
         self.count = count
-        self._spec = TableSpec.of(table, secret)
+        self._spec = TableSpec.of(table, secret, engine)
         self._workers: list[_Worker] = []
 
     async def __aenter__(self) -> RouteWorkers:

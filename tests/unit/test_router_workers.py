@@ -156,7 +156,17 @@ def test_observe_many_records_what_observe_records(values):
 def test_default_workers_one_a_core_up_to_four(monkeypatch, tmp_path, cores, expected):
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: set(range(cores)))
     monkeypatch.setattr(runtime, "CGROUP_CPU_MAX", tmp_path / "none")
-    assert runtime.default_workers() == expected
+    assert runtime.default_workers("python") == expected
+
+
+def test_no_routing_processes_with_the_native_core(monkeypatch):
+    from consumers.router import engine
+
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: set(range(8)))
+    if engine.load_core() is None:
+        pytest.skip("hub_core is not installed (make install)")
+    assert runtime.default_workers("native") == 0
+    assert runtime.default_workers("auto") == 0
 
 
 @pytest.mark.parametrize(

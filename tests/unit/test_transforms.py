@@ -1,4 +1,7 @@
-"""Unit cases for every transform: fitting types, output types, values, edge cases."""
+"""Unit cases for every transform: fitting types, output types, values, edge cases.
+
+Every case of a value runs on both engines (the ``run`` fixture): the Python transforms, and
+the native core applying the same agreement to an encoded event (``native_engine``)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 import h3
 import pytest
+from native_engine import core, native_runner
 
 from hub.agreements.avro_types import OutputTypes, index_schema
 from hub.agreements.errors import SpecError, TransformError
@@ -54,9 +58,25 @@ def build(spec: Any, avro_type: Any, pii: str = "none", event_time: bool = True)
     )
 
 
-def run(spec: Any, avro_type: Any, value: Any, key: bytes | None = b"R-1", **record: Any) -> Any:
+def python_run(
+    spec: Any, avro_type: Any, value: Any, key: bytes | None = b"R-1", **record: Any
+) -> Any:
     t = build(spec, avro_type)
     return value if t.fn is None else t.fn(value, key, record)
+
+
+python_run.key = lambda spec, key: build_key_transform(TransformSpec.model_validate(spec), CTX)(key)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["python", "native"])
+def run(request: pytest.FixtureRequest) -> Any:
+    """`run(spec, avro_type, value, key, **record)` on one engine; `run.key(spec, key)` for
+    the message key."""
+    if request.param == "python":
+        return python_run
+    if core is None:
+        pytest.skip("hub_core is not installed (make install)")
+    return native_runner(b"unit-test-master-secret-32-bytes!", "agreement-a", python_run)
 
 
 # --- keep / drop / redact ---------------------------------------------------------------------
@@ -75,7 +95,7 @@ def run(spec: Any, avro_type: Any, value: Any, key: bytes | None = b"R-1", **rec
         ({"type": "map", "values": "long"}, {"a": 1}),
     ],
 )
-def test_keep_is_identity_with_same_type(avro_type: Any, value: Any) -> None:
+def test_keep_is_identity_with_same_type(avro_type: Any, value: Any, run: Any) -> None:
     t = build("keep", avro_type)
     assert t.fn is None
     assert run("keep", avro_type, value) == value
@@ -114,24 +134,24 @@ def test_drop_has_no_output() -> None:
         ({"redact": False}, "boolean", False),
     ],
 )
-def test_redact_constant(spec: Any, out_type: str, out: Any) -> None:
+def test_redact_constant(spec: Any, out_type: str, out: Any, run: Any) -> None:
     t = build(spec, "int", pii="direct")
     assert t.out_type == out_type
-    assert t.fn is not None and t.fn(123, None, {}) == out
+    assert t.fn is not None and run(spec, "int", 123, None) == out
     assert t.pii == "none"
 
 
 # --- pseudonymize -----------------------------------------------------------------------------
 
 
-def test_pseudonym_format_and_key_id() -> None:
+def test_pseudonym_format_and_key_id(run: Any) -> None:
     p = run("pseudonymize", "string", "R-4711")
     key_id, body = p.split(".")
     assert key_id == KEYS.key_id and len(key_id) == 8
     assert len(body) == 22 and "=" not in body
 
 
-def test_pseudonym_same_for_str_int_bytes_and_key() -> None:
+def test_pseudonym_same_for_str_int_bytes_and_key(run: Any) -> None:
     a = run("pseudonymize", "string", "4711")
     assert run("pseudonymize", "long", 4711) == a
     assert run("pseudonymize", "bytes", b"4711") == a
@@ -177,7 +197,7 @@ def test_short_master_secret_is_refused() -> None:
         (1, "äöü", "**ü"),
     ],
 )
-def test_mask(n: int, value: str, out: str) -> None:
+def test_mask(n: int, value: str, out: str, run: Any) -> None:
     assert run({"mask": n}, "string", value) == out
 
 
@@ -190,7 +210,7 @@ def test_mask_needs_string(avro_type: Any) -> None:
 @pytest.mark.parametrize(
     ("n", "value", "out"), [(3, "59065", "590"), (1, "59065", "5"), (5, "590", "590")]
 )
-def test_postcode_prefix(n: int, value: str, out: str) -> None:
+def test_postcode_prefix(n: int, value: str, out: str, run: Any) -> None:
     assert run({"postcode_prefix": n}, "string", value) == out
 
 
@@ -213,18 +233,18 @@ MOMENT = dt.datetime(2026, 7, 15, 14, 33, 12, 345000, tzinfo=UTC)  # 16:33 in Ha
         ("year", dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))),
     ],
 )
-def test_truncate_timestamp_in_city_time(unit: str, local: dt.datetime) -> None:
+def test_truncate_timestamp_in_city_time(unit: str, local: dt.datetime, run: Any) -> None:
     out = run({"truncate": unit}, TS, MOMENT)
     assert out == local
     assert build({"truncate": unit}, TS).out_type == TS
 
 
-def test_truncate_day_near_midnight_uses_local_day() -> None:
+def test_truncate_day_near_midnight_uses_local_day(run: Any) -> None:
     late = dt.datetime(2026, 7, 15, 22, 30, tzinfo=UTC)  # 00:30 on the 16th in Hamm
     assert run({"truncate": "day"}, TS, late) == dt.datetime(2026, 7, 16, tzinfo=BERLIN_SUMMER)
 
 
-def test_truncate_micros_and_local_timestamps() -> None:
+def test_truncate_micros_and_local_timestamps(run: Any) -> None:
     assert build({"truncate": "day"}, TS_US).out_type == TS_US
     naive = dt.datetime(2026, 3, 29, 2, 30)
     assert run({"truncate": "day"}, LOCAL_TS, naive) == dt.datetime(2026, 3, 29)
@@ -233,7 +253,7 @@ def test_truncate_micros_and_local_timestamps() -> None:
 @pytest.mark.parametrize(
     ("unit", "out"), [("month", dt.date(2024, 2, 1)), ("year", dt.date(2024, 1, 1))]
 )
-def test_truncate_date(unit: str, out: dt.date) -> None:
+def test_truncate_date(unit: str, out: dt.date, run: Any) -> None:
     assert run({"truncate": unit}, DATE, dt.date(2024, 2, 29)) == out
 
 
@@ -270,7 +290,7 @@ def test_truncate_refuses(unit: str, avro_type: Any, match: str) -> None:
         ("month", dt.datetime(2026, 6, 30, 22, 0, tzinfo=UTC), "2026-07"),
     ],
 )
-def test_generalize(unit: str, value: Any, out: Any) -> None:
+def test_generalize(unit: str, value: Any, out: Any, run: Any) -> None:
     avro_type = TS if isinstance(value, dt.datetime) else DATE
     assert run({"generalize": unit}, avro_type, value) == out
 
@@ -331,7 +351,7 @@ def test_age_at(birth: dt.date, on: dt.date, age: int) -> None:
         ((0, 18), dt.date(2008, 7, 15), dt.datetime(2026, 7, 14, 23, 30, tzinfo=UTC), "18+"),
     ],
 )
-def test_age_band(spec: Any, birth: dt.date, event: dt.datetime, label: str) -> None:
+def test_age_band(spec: Any, birth: dt.date, event: dt.datetime, label: str, run: Any) -> None:
     raw = {"age_band": list(spec) if isinstance(spec, tuple) else spec}
     assert run(raw, DATE, birth, occurred_at=event) == label
 
@@ -343,19 +363,17 @@ def test_age_band_labels_cover_every_age() -> None:
     assert len(labels) == 65 and labels[64] == "30-64" and top == "65+"
 
 
-def test_age_band_errors() -> None:
+def test_age_band_errors(run: Any) -> None:
     with pytest.raises(SpecError, match="age_band needs a birth date"):
         build({"age_band": 10}, "string")
     with pytest.raises(SpecError, match="age_band needs a birth date"):
         build({"age_band": 10}, TS)
     with pytest.raises(SpecError, match="occurred_at"):
         build({"age_band": 10}, DATE, event_time=False)
-    t = build({"age_band": 10}, DATE)
-    assert t.fn is not None
     with pytest.raises(TransformError, match="after the event time"):
-        t.fn(dt.date(2030, 1, 1), None, {"occurred_at": at(2026, 1, 1)})
+        run({"age_band": 10}, DATE, dt.date(2030, 1, 1), None, occurred_at=at(2026, 1, 1))
     with pytest.raises(TransformError, match="occurred_at"):
-        t.fn(dt.date(2000, 1, 1), None, {})
+        run({"age_band": 10}, DATE, dt.date(2000, 1, 1), None)
 
 
 # --- bucket -----------------------------------------------------------------------------------
@@ -384,34 +402,30 @@ def test_age_band_errors() -> None:
         (100, 812.5, "[800, 900)"),
     ],
 )
-def test_bucket(spec: Any, value: Any, label: str) -> None:
+def test_bucket(spec: Any, value: Any, label: str, run: Any) -> None:
     avro_type = "double" if isinstance(value, float) else "long"
     assert run({"bucket": spec}, avro_type, value) == label
 
 
-def test_bucket_width_is_exact_for_big_longs() -> None:
+def test_bucket_width_is_exact_for_big_longs(run: Any) -> None:
     big = 10**18  # beyond 2**53: float division would round
     assert run({"bucket": 10}, "long", big + 7) == f"[{big}, {big + 10})"
     assert run({"bucket": 10}, "long", -big - 1) == f"[{-big - 10}, {-big})"
 
 
-def test_bucket_decimal() -> None:
+def test_bucket_decimal(run: Any) -> None:
     assert run({"bucket": 1000}, DECIMAL, Decimal("-0.01")) == "[-1000, 0)"
     assert run({"bucket": [0, 30000]}, DECIMAL, Decimal("42000.50")) == "[30000, inf)"
     assert build({"bucket": 10}, DECIMAL).out_type == "string"
 
 
-def test_bucket_refuses_nan_and_non_numbers() -> None:
-    t = build({"bucket": [0, 1]}, "double")
-    assert t.fn is not None
+def test_bucket_refuses_nan_and_non_numbers(run: Any) -> None:
     with pytest.raises(TransformError, match="NaN"):
-        t.fn(float("nan"), None, {})
+        run({"bucket": [0, 1]}, "double", float("nan"), None)
     for width in (10, 0.5):
-        t = build({"bucket": width}, "double")
-        assert t.fn is not None
         for bad in (float("inf"), float("-inf"), float("nan")):
             with pytest.raises(TransformError):
-                t.fn(bad, None, {})
+                run({"bucket": width}, "double", bad, None)
     for avro_type in ("string", DATE, "boolean", TS):
         with pytest.raises(SpecError, match="bucket needs a number"):
             build({"bucket": 10}, avro_type)
@@ -421,14 +435,14 @@ def test_bucket_refuses_nan_and_non_numbers() -> None:
 
 
 @pytest.mark.parametrize("res", [0, 5, 8, 10, 15])
-def test_h3_resolutions(res: int) -> None:
+def test_h3_resolutions(res: int, run: Any) -> None:
     cell = run({"h3": res}, GEO, {"lat": 51.6806, "lon": 7.8153})
     assert h3.is_valid_cell(cell)
     assert h3.get_resolution(cell) == res
     assert h3.cell_to_parent(h3.latlng_to_cell(51.6806, 7.8153, 15), res) == cell
 
 
-def test_h3_nullable_point_and_alternative_names() -> None:
+def test_h3_nullable_point_and_alternative_names(run: Any) -> None:
     alt = {
         "type": "record",
         "name": "P",
@@ -441,47 +455,41 @@ def test_h3_nullable_point_and_alternative_names() -> None:
     assert build({"h3": 7}, ["null", GEO]).out_type == "string"
 
 
-def test_h3_errors() -> None:
+def test_h3_errors(run: Any) -> None:
     for avro_type in ("string", "double", {"type": "record", "name": "X", "fields": []}):
         with pytest.raises(SpecError, match="h3 needs a geo point"):
             build({"h3": 8}, avro_type)
-    t = build({"h3": 8}, GEO)
-    assert t.fn is not None
     with pytest.raises(TransformError, match="H3"):
-        t.fn({"lat": 200.0, "lon": 7.0}, None, {})
+        run({"h3": 8}, GEO, {"lat": 200.0, "lon": 7.0}, None)
 
 
 # --- date_shift -------------------------------------------------------------------------------
 
 
-def test_date_shift_is_consistent_per_entity_and_bounded() -> None:
+def test_date_shift_is_consistent_per_entity_and_bounded(run: Any) -> None:
     t = build({"date_shift": 30}, DATE)
     assert t.fn is not None and t.out_type == DATE
     day = dt.date(2026, 7, 1)
     offsets = set()
     for i in range(200):
         key = f"R-{i}".encode()
-        a = t.fn(day, key, {})
-        b = t.fn(dt.date(2026, 8, 1), key, {})
+        a = run({"date_shift": 30}, DATE, day, key)
+        b = run({"date_shift": 30}, DATE, dt.date(2026, 8, 1), key)
         assert (b - a).days == 31  # the same offset for every date of one entity
         assert abs((a - day).days) <= 30
         offsets.add((a - day).days)
     assert len(offsets) > 20  # entities do get different offsets
 
 
-def test_date_shift_timestamps_keep_time_of_day() -> None:
-    t = build({"date_shift": 5}, TS)
-    assert t.fn is not None
-    out = t.fn(MOMENT, b"R-1", {})
+def test_date_shift_timestamps_keep_time_of_day(run: Any) -> None:
+    out = run({"date_shift": 5}, TS, MOMENT, b"R-1")
     assert out.time() == MOMENT.time() and abs((out - MOMENT).days) <= 5
     assert (out - MOMENT).seconds == 0
 
 
-def test_date_shift_needs_key_and_date() -> None:
-    t = build({"date_shift": 5}, DATE)
-    assert t.fn is not None
+def test_date_shift_needs_key_and_date(run: Any) -> None:
     with pytest.raises(TransformError, match="message key"):
-        t.fn(dt.date(2026, 1, 1), None, {})
+        run({"date_shift": 5}, DATE, dt.date(2026, 1, 1), None)
     with pytest.raises(SpecError, match="date_shift needs a date"):
         build({"date_shift": 5}, "string")
 
@@ -505,9 +513,8 @@ def test_date_shift_offset_is_not_derived_from_the_pseudonym_key() -> None:
         ("keep", None, None),
     ],
 )
-def test_key_transforms(spec: Any, key: Any, out: Any) -> None:
-    fn = build_key_transform(TransformSpec.model_validate(spec), CTX)
-    assert fn(key) == out
+def test_key_transforms(spec: Any, key: Any, out: Any, run: Any) -> None:
+    assert run.key(spec, key) == out
 
 
 def test_key_transform_refuses_other_kinds() -> None:

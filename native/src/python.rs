@@ -1,0 +1,326 @@
+//! The Python binding, and nothing else: objects in, the engine's work without the GIL,
+//! objects out. `hub_core.Source` is one source schema with the agreements on its topic.
+
+use crate::plan::{Agreement, PlanJson};
+use crate::route::{EventIn, Route, Source};
+use crate::schema::Schema;
+use crate::tz::Zone;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+
+create_exception!(
+    hub_core,
+    Refused,
+    PyValueError,
+    "The core does not apply this plan exactly as the Python engine does (the reason says why)."
+);
+
+#[pyclass(name = "Source", module = "hub_core")]
+struct PySource {
+    inner: Source,
+    topics: Vec<Py<PyString>>,
+    agreement_headers: Vec<Py<PyTuple>>,
+    prefixes: Vec<Vec<u8>>,
+    passthrough: Vec<String>,
+    delivery_header: Py<PyString>,
+}
+
+/// Where one event's bytes sit in the batch buffer.
+struct Span {
+    key: Option<(usize, usize)>,
+    value: Option<(usize, usize)>,
+    timestamp_ms: i64,
+}
+
+fn bytes_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<Vec<u8>>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    match obj.downcast::<PyBytes>() {
+        Ok(b) => Ok(Some(b.as_bytes().to_vec())),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "a record's {what} must be bytes or None"
+        ))),
+    }
+}
+
+#[pymethods]
+impl PySource {
+    /// `Source(reader_schema_json, tzif, passthrough_headers, agreement_header, delivery_header)`
+    #[new]
+    fn new(
+        py: Python<'_>,
+        reader: &str,
+        tzif: &[u8],
+        passthrough: Vec<String>,
+        agreement_header: String,
+        delivery_header: String,
+    ) -> PyResult<Self> {
+        let schema =
+            Schema::parse(reader).map_err(|e| Refused::new_err(format!("source schema: {e}")))?;
+        let zone =
+            Zone::from_tzif(tzif).map_err(|e| Refused::new_err(format!("time zone: {}", e.0)))?;
+        let inner = Source::new(schema, zone).map_err(|e| Refused::new_err(e.0))?;
+        let _ = agreement_header; // kept by the Python side in each route's header tuple
+        Ok(PySource {
+            inner,
+            topics: Vec::new(),
+            agreement_headers: Vec::new(),
+            prefixes: Vec::new(),
+            passthrough,
+            delivery_header: PyString::new(py, &delivery_header).unbind(),
+        })
+    }
+
+    /// Bind an agreement's plan; `Refused` says why the core will not apply it.
+    fn add_route(
+        &mut self,
+        py: Python<'_>,
+        plan: &str,
+        schema_id: u32,
+        topic: &str,
+        agreement_header: Bound<'_, PyTuple>,
+    ) -> PyResult<()> {
+        let json: PlanJson =
+            serde_json::from_str(plan).map_err(|e| Refused::new_err(format!("plan: {e}")))?;
+        let agreement =
+            Agreement::bind(&json, &self.inner.reader).map_err(|e| Refused::new_err(e.0))?;
+        self.prefixes
+            .push(format!("{}/", agreement.id).into_bytes());
+        self.inner.routes.push(Route {
+            agreement,
+            schema_id,
+        });
+        self.topics.push(PyString::new(py, topic).unbind());
+        self.agreement_headers.push(agreement_header.unbind());
+        Ok(())
+    }
+
+    /// Make a writer schema known (its id as the registry gave it).
+    fn add_writer(&mut self, schema_id: u32, schema: &str, same_as_reader: bool) -> PyResult<()> {
+        let writer =
+            Schema::parse(schema).map_err(|e| Refused::new_err(format!("writer schema: {e}")))?;
+        self.inner.add_writer(schema_id, &writer, same_as_reader);
+        Ok(())
+    }
+
+    fn knows_writer(&self, schema_id: u32) -> bool {
+        self.inner.knows_writer(schema_id)
+    }
+
+    /// The schema ids of `records`' values (Confluent framing) that the core does not know.
+    fn unknown_ids(&self, py: Python<'_>, records: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+        let mut out: Vec<u32> = Vec::new();
+        for record in records.try_iter()? {
+            let value = record?.getattr(intern!(py, "value"))?;
+            if let Ok(b) = value.downcast::<PyBytes>() {
+                let b = b.as_bytes();
+                if b.len() >= crate::route::HEADER_SIZE && b[0] == crate::route::MAGIC_BYTE {
+                    let id = u32::from_be_bytes(b[1..5].try_into().expect("4 bytes"));
+                    if !self.inner.knows_writer(id) && !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Nanoseconds of decode, filter + transform and encode over `values` (framed Avro
+    /// bytes, keys `keys`), summed: (events, deliveries, decode_ns, transform_ns, encode_ns).
+    fn _profile(
+        &self,
+        py: Python<'_>,
+        keys: Vec<Option<Vec<u8>>>,
+        values: Vec<Vec<u8>>,
+    ) -> (u64, u64, u64, u64, u64) {
+        let inner = &self.inner;
+        py.allow_threads(|| {
+            let events: Vec<EventIn<'_>> = keys
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| EventIn {
+                    key: k.as_deref(),
+                    value: Some(v),
+                    timestamp_ms: 0,
+                })
+                .collect();
+            let p = inner.profile(&events);
+            (
+                p.events,
+                p.deliveries,
+                p.decode_ns,
+                p.transform_ns,
+                p.encode_ns,
+            )
+        })
+    }
+
+    #[getter]
+    fn route_count(&self) -> usize {
+        self.inner.routes.len()
+    }
+
+    /// Route `records` (one partition's, in offset order) through the routes flagged in
+    /// `active`. `origin` is b"<topic>/<partition>/" of the delivery ids. Returns
+    /// (deliveries, event_times, delivered, filtered, reruns, timed): `timed` are the indices
+    /// of the events with an event time.
+    #[pyo3(signature = (records, active, origin, max_delivery))]
+    fn route(
+        &self,
+        py: Python<'_>,
+        records: Bound<'_, PyAny>,
+        active: Vec<bool>,
+        origin: &[u8],
+        max_delivery: usize,
+    ) -> PyResult<PyObject> {
+        if active.len() != self.inner.routes.len() {
+            return Err(PyValueError::new_err("one active flag per route"));
+        }
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        let mut offsets: Vec<i64> = Vec::new();
+        let mut envelopes: Vec<Vec<Py<PyTuple>>> = Vec::new();
+        let place = |b: Option<Vec<u8>>, buffer: &mut Vec<u8>| {
+            b.map(|b| {
+                let at = buffer.len();
+                buffer.extend_from_slice(&b);
+                (at, b.len())
+            })
+        };
+        for record in records.try_iter()? {
+            let record = record?;
+            let key = bytes_of(&record.getattr(intern!(py, "key"))?, "key")?;
+            let value = bytes_of(&record.getattr(intern!(py, "value"))?, "value")?;
+            let timestamp_ms: i64 = record.getattr(intern!(py, "timestamp"))?.extract()?;
+            offsets.push(record.getattr(intern!(py, "offset"))?.extract()?);
+            let mut envelope = Vec::new();
+            for header in record.getattr(intern!(py, "headers"))?.try_iter()? {
+                let header = header?;
+                let k = header.get_item(0)?;
+                let name: &str = k.downcast::<PyString>()?.to_str()?;
+                if self.passthrough.iter().any(|p| p == name) {
+                    envelope.push(PyTuple::new(py, [k.clone(), header.get_item(1)?])?.unbind());
+                }
+            }
+            envelopes.push(envelope);
+            spans.push(Span {
+                key: place(key, &mut buffer),
+                value: place(value, &mut buffer),
+                timestamp_ms,
+            });
+        }
+        let inner = &self.inner;
+        let out = py.allow_threads(|| {
+            let slice = |s: Option<(usize, usize)>| s.map(|(at, n)| &buffer[at..at + n]);
+            let events: Vec<EventIn<'_>> = spans
+                .iter()
+                .map(|s| EventIn {
+                    key: slice(s.key),
+                    value: slice(s.value),
+                    timestamp_ms: s.timestamp_ms,
+                })
+                .collect();
+            inner.route(&events, &active, max_delivery)
+        });
+        let mut deliveries = Vec::with_capacity(out.deliveries.len());
+        for d in &out.deliveries {
+            let mut id = Vec::with_capacity(48);
+            id.extend_from_slice(&self.prefixes[d.route]);
+            id.extend_from_slice(origin);
+            id.extend_from_slice(offsets[d.event].to_string().as_bytes());
+            let delivery_header = PyTuple::new(
+                py,
+                [
+                    self.delivery_header.bind(py).clone().into_any(),
+                    PyBytes::new(py, &id).into_any(),
+                ],
+            )?;
+            let envelope = &envelopes[d.event];
+            let mut headers: Vec<Bound<'_, PyAny>> = Vec::with_capacity(envelope.len() + 2);
+            headers.extend(envelope.iter().map(|h| h.bind(py).clone().into_any()));
+            headers.push(self.agreement_headers[d.route].bind(py).clone().into_any());
+            headers.push(delivery_header.into_any());
+            let key: PyObject = match &d.key {
+                Some(k) => PyBytes::new(py, k).into_any().unbind(),
+                None => py.None(),
+            };
+            let item = PyTuple::new(
+                py,
+                [
+                    self.topics[d.route].bind(py).clone().into_any(),
+                    key.into_bound(py),
+                    PyBytes::new(py, &d.value).into_any(),
+                    PyList::new(py, headers)?.into_any(),
+                ],
+            )?;
+            deliveries.push(item);
+        }
+        let reruns = PyList::empty(py);
+        for r in &out.reruns {
+            let failures = PyList::empty(py);
+            for (route, fail) in &r.failures {
+                let (kind, class, message) = match fail {
+                    crate::fail::Fail::Error { class, message } => {
+                        ("error", *class, message.as_str())
+                    }
+                    crate::fail::Fail::Defer(reason) => ("defer", "", reason.as_str()),
+                };
+                failures.append((*route, kind, class, message))?;
+            }
+            reruns.append((r.event, r.delivery_at, r.event_time_at, failures))?;
+        }
+        let result = (
+            PyList::new(py, deliveries)?,
+            PyList::new(py, &out.event_times)?,
+            out.delivered,
+            out.filtered,
+            reruns,
+            out.timed,
+        );
+        Ok(result.into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+/// `repr(x)` as the core writes it (tests compare it with Python's).
+#[pyfunction]
+fn _float_repr(x: f64) -> String {
+    crate::pyfmt::float_repr(x)
+}
+
+/// (utcoffset seconds, fold) of a UTC instant in the zone of a TZif file (tests).
+#[pyfunction]
+fn _zone_from_utc(tzif: &[u8], ts: i64, utc_year: i64) -> PyResult<(i64, bool)> {
+    let zone = Zone::from_tzif(tzif).map_err(|e| PyValueError::new_err(e.0))?;
+    Ok(zone.from_utc(ts, utc_year))
+}
+
+/// utcoffset seconds of a wall time with a fold (tests).
+#[pyfunction]
+fn _zone_utc_offset(tzif: &[u8], local_ts: i64, local_year: i64, fold: bool) -> PyResult<i64> {
+    let zone = Zone::from_tzif(tzif).map_err(|e| PyValueError::new_err(e.0))?;
+    Ok(zone.utc_offset(local_ts, local_year, fold))
+}
+
+/// The H3 cell of a point as the core computes it (tests).
+#[pyfunction]
+fn _h3_cell(lat: f64, lon: f64, res: u8) -> PyResult<String> {
+    let res = h3o::Resolution::try_from(res).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let point = h3o::LatLng::new(lat, lon).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(point.to_cell(res).to_string())
+}
+
+#[pymodule]
+fn hub_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySource>()?;
+    m.add("Refused", m.py().get_type::<Refused>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_float_repr, m)?)?;
+    m.add_function(wrap_pyfunction!(_zone_from_utc, m)?)?;
+    m.add_function(wrap_pyfunction!(_zone_utc_offset, m)?)?;
+    m.add_function(wrap_pyfunction!(_h3_cell, m)?)?;
+    Ok(())
+}
