@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
-from connect_world import REPO, Dept, parking
+from connect_world import REPO, Dept, parking, running_gateway
 from ports import free_port
 
 from hub.broker.local import LocalBroker
@@ -84,7 +81,6 @@ async def test_the_gateway_gives_up_within_its_bound_and_a_retry_publishes_once(
             f"departments:\n  {dept.name}:\n    tokens: ['{hash_token(TOKEN)}']\n"
             "    rate_limit: {events_per_second: 100000, burst: 100000}\n"
         )
-        port = free_port()
         env = {
             **os.environ,
             "HUB_BOOTSTRAP_SERVERS": bootstrap,
@@ -93,59 +89,32 @@ async def test_the_gateway_gives_up_within_its_bound_and_a_retry_publishes_once(
             "HUB_GATEWAY_BROKER_TIMEOUT": str(BOUND_S),
             "HUB_GATEWAY_IDEMPOTENCY_TOPIC": f"hub.gateway.idempotency.outage-{uuid.uuid4().hex[:6]}",
         }
-        log_file = (tmp_path / "gateway.log").open("wb")
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "hub", "gateway", "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
         url = f"/v1/topics/{topic}/events"
-        try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}",
-                headers={"Authorization": f"Bearer {TOKEN}"},
-                timeout=60,
-            ) as client:
-                for _ in range(300):
-                    try:
-                        if (await client.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
-                before = await client.post(url, json=[parking(i) for i in range(10)])
-                assert before.status_code == 201
+        async with running_gateway(env, TOKEN, log=tmp_path / "gateway.log", timeout=60) as client:
+            before = await client.post(url, json=[parking(i) for i in range(10)])
+            assert before.status_code == 201
 
-                sigkill(own_broker)
-                key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
-                batch = [parking(100 + i) for i in range(5)]
-                started = time.monotonic()
-                during = await client.post(url, json=batch, headers=key)
-                waited = time.monotonic() - started
-                assert during.status_code == 503, during.text
-                assert int(during.headers["retry-after"]) >= 1
-                assert waited < BOUND_S + 1.5, f"the gateway answered only after {waited:.1f} s"
+            sigkill(own_broker)
+            key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+            batch = [parking(100 + i) for i in range(5)]
+            started = time.monotonic()
+            during = await client.post(url, json=batch, headers=key)
+            waited = time.monotonic() - started
+            assert during.status_code == 503, during.text
+            assert int(during.headers["retry-after"]) >= 1
+            assert waited < BOUND_S + 1.5, f"the gateway answered only after {waited:.1f} s"
 
-                await asyncio.to_thread(own_broker.start)
-                retry = None
-                for _ in range(120):  # the producer reconnects by itself
-                    retry = await client.post(url, json=batch, headers=key)
-                    if retry.status_code == 201:
-                        break
-                    assert retry.status_code in (409, 503), retry.text
-                    await asyncio.sleep(0.5)
-                assert retry is not None and retry.status_code == 201, retry.text
-                again = await client.post(url, json=batch, headers=key)
-                assert again.headers.get("idempotent-replayed") == "true"
-        finally:
-            gateway.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(gateway.wait, 30)
-            finally:
-                if gateway.poll() is None:
-                    gateway.kill()
+            await asyncio.to_thread(own_broker.start)
+            retry = None
+            for _ in range(120):  # the producer reconnects by itself
+                retry = await client.post(url, json=batch, headers=key)
+                if retry.status_code == 201:
+                    break
+                assert retry.status_code in (409, 503), retry.text
+                await asyncio.sleep(0.5)
+            assert retry is not None and retry.status_code == 201, retry.text
+            again = await client.post(url, json=batch, headers=key)
+            assert again.headers.get("idempotent-replayed") == "true"
 
         messages = await asyncio.to_thread(dept.read, topic, 15, 30.0, 2.0)
         keys = [m.key() for m in messages]

@@ -3,16 +3,24 @@ department with its own topic, its schema registered, and a read_committed reade
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
+import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from committed import read_committed
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import registry_config
+from ports import free_port
 
 from hub.schemas.catalog import standalone_schema
 from hub.serde import RegistryClient
@@ -73,3 +81,46 @@ def parking(i: int, **extra: Any) -> dict[str, Any]:
     }
     event.update(extra)
     return event
+
+
+@asynccontextmanager
+async def running_gateway(
+    env: dict[str, str], token: str, *, log: Path | None = None, timeout: float = 30.0
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`hub gateway serve` as a subprocess with ``env``; a client with ``token`` once it is
+    healthy; SIGTERM (then kill) afterwards. Its output goes to ``log``, else is discarded."""
+    port = free_port()
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub", "gateway", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        ) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, f"the gateway exited with {process.returncode}"
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the gateway did not become healthy")
+            yield client
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            if log is not None:
+                out.close()

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
-from connect_world import REPO, Dept, parking
-from ports import free_port
+from connect_world import Dept, parking, running_gateway
 
 from producers.gateway.departments import hash_token
 
@@ -23,43 +16,8 @@ TOKEN = "hub_idempotency-test-token"
 SERVE = "from producers.gateway.cli import app; app()"
 
 
-@asynccontextmanager
-async def gateway(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
-        ) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the gateway did not become healthy")
-            assert process.poll() is None, process.stdout.read().decode()
-            yield client
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(process.wait, 30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            if os.environ.get("HUB_TEST_SHOW_GATEWAY_LOG"):
-                print(process.stdout.read().decode())
+def gateway(env: dict[str, str]):
+    return running_gateway(env, TOKEN)
 
 
 async def test_a_retry_reaching_another_instance_or_a_restarted_one_publishes_nothing(
