@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     """The ledger of the ACLs and users ``hub access apply`` created (compacted)."""
     dlq_topic: str = "hub.dlq"
     audit_topic: str = "hub.audit"
+    receipts_topic: str = "hub.receipts"
+    """Per delivered event, keyed hashes of the direct identifiers (data-subject rights)."""
+    receipts_retention_days: int = Field(default=3653, ge=1)
+    """How long ``hub.receipts`` keeps what it knows: the city's audit retention (ten years),
+    not the raw topics'. Named in the Art. 30 record."""
+    agreements_topic: str = "hub.agreements"
+    """Every agreement version the router applied, by content hash (compacted)."""
+    quality_topic: str = "hub.quality"
+    """Daily quality summaries per data set (compacted)."""
+    quality_late_after_s: float = Field(default=3600.0, gt=0)
+    """An event whose event time is this far behind its arrival counts as late."""
     # -- how every client authenticates (named as librdkafka names them) ---------------------
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT", "SSL"] = (
         "SASL_PLAINTEXT"

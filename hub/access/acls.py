@@ -100,6 +100,9 @@ class HubTopics:
 
     dlq: str = "hub.dlq"
     audit: str = "hub.audit"
+    receipts: str = "hub.receipts"
+    agreements: str = "hub.agreements"
+    quality: str = "hub.quality"
     registry: str = "_schemas"
     router_group: str = "hub-router"
     features_group: str = "hub-features"
@@ -213,6 +216,30 @@ def desired_bindings(
     )
     out += _grants(
         "hub-router", TOPIC, LITERAL, topics.audit, (WRITE, DESCRIBE, CREATE), "the audit trail"
+    )
+    out += _grants(
+        "hub-router",
+        TOPIC,
+        LITERAL,
+        topics.receipts,
+        (WRITE, DESCRIBE, CREATE),
+        "receipts of deliveries (data-subject rights)",
+    )
+    out += _grants(
+        "hub-router",
+        TOPIC,
+        LITERAL,
+        topics.agreements,
+        (WRITE, DESCRIBE, CREATE),
+        "the agreement versions it applies",
+    )
+    out += _grants(
+        "hub-router",
+        TOPIC,
+        LITERAL,
+        topics.quality,
+        (WRITE, READ, DESCRIBE, CREATE),
+        "daily quality summaries (read back at start)",
     )
     out += _grants(
         "hub-router", GROUP, PREFIXED, topics.router_group, (READ,), "its consumer group"

@@ -33,6 +33,9 @@ def hub_topics(settings: Settings) -> HubTopics:
     return HubTopics(
         dlq=settings.dlq_topic,
         audit=settings.audit_topic,
+        receipts=settings.receipts_topic,
+        agreements=settings.agreements_topic,
+        quality=settings.quality_topic,
         router_group=settings.router_group,
         registry=settings.registry_topic,
         access_ledger=settings.access_topic,
