@@ -19,7 +19,8 @@ run. Prints one JSON object.
 
 Targets (issue 16): router events/s >= 0.5 × the confluent-kafka passthrough; router CPU
 <= 20 µs an event; p99 lag <= 100 ms at half the maximum rate; RSS flat and < 300 MB over 1M
-events. Uses HUB_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and starts its own registry unless
+events. Issue 15: receipts (and the quality figures) add at most 15 % to the router's CPU an
+event (``receipts_and_quality_cpu_share``, against a native run without them beside it). Uses HUB_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and starts its own registry unless
 HUB_REGISTRY_URL is set.
 """
 
@@ -339,10 +340,14 @@ def _cpu_s(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def through_router(world: World, events: int, group_suffix: str = "router") -> dict:
+async def through_router(
+    world: World, events: int, group_suffix: str = "router", accounts: bool = True
+) -> dict:
     """Events/s through the router (time from its first batch to the commit of the last) and
-    the CPU it spent an event (this process, its threads included; routing processes apart)."""
+    the CPU it spent an event (this process, its threads included; routing processes apart).
+    ``accounts=False``: without receipts and quality figures (the baseline of their cost)."""
     from consumers.router import metrics
+    from consumers.router.process import Accounting
 
     tune_gc()  # as `hub router run` does
     config = world.config(f"{world.dept}-{group_suffix}")
@@ -350,6 +355,8 @@ async def through_router(world: World, events: int, group_suffix: str = "router"
         name: metrics.DELIVERIES.labels(f"{world.dept}-{name}")._value.get() for name in AGREEMENTS
     }
     router = Router(config, SECRET)
+    if not accounts:
+        router.accounting = router.receipts_only = Accounting(None, False)
     children = _cpu_s(resource.RUSAGE_CHILDREN)
     async with router:
         task = asyncio.create_task(router.run())
@@ -606,8 +613,19 @@ async def main(args: argparse.Namespace) -> dict:
             "confluent_kafka": round(confluent_rate),
         }
         result["engines"] = {}
+        if args.accounts_baseline and "native" in worlds:
+            # the same events again, without receipts and quality figures, measured beside
+            bare = await through_router(
+                worlds["native"], args.events, "router-bare", accounts=False
+            )
+            result["native_without_receipts_and_quality"] = bare
         for engine, world in worlds.items():
             figures = await through_router(world, args.events)
+            if engine == "native" and "native_without_receipts_and_quality" in result:
+                bare_cpu = result["native_without_receipts_and_quality"]["cpu_us_per_event"]
+                figures["receipts_and_quality_cpu_share"] = round(
+                    figures["cpu_us_per_event"] / bare_cpu - 1, 3
+                )
             figures["ratio_to_confluent_passthrough"] = round(
                 figures["events_per_s"] / confluent_rate, 3
             )
@@ -648,5 +666,11 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--engines", default="native,python", help="engines to measure, comma-separated"
+    )
+    parser.add_argument(
+        "--no-accounts-baseline",
+        dest="accounts_baseline",
+        action="store_false",
+        help="skip the native run without receipts and quality figures",
     )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

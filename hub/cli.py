@@ -35,6 +35,8 @@ for _module, _name, _attr in (
     ("consumers.router.cli", "router", "app"),
     ("consumers.router.cli", "dlq", "dlq_app"),
     ("consumers.audit.cli", "audit", "app"),
+    ("consumers.rights.cli", "rights", "app"),
+    ("consumers.quality.cli", "quality", "app"),
     ("consumers.webhooks.cli", "webhooks", "app"),
     ("consumers.deliveries.cli", "deliveries", "app"),
     ("producers.gateway.cli", "gateway", "app"),

@@ -301,14 +301,29 @@ async def _demo(settings: Settings, options: DemoOptions) -> int:
         lookup = "hub features get postcode=59063"
         if features is not None and not stop.is_set():
             lookup = await _features_published(settings, admin, stop) or lookup
+            # Once the pipeline has stopped (Feast's registry is a file: one writer at a time),
+            # a forecast for the Lagebild from what it published.
+            await _stop_process(features)
+            await _forecast_once(stop)
         if not stop.is_set():
+            try:
+                console.print(await _quality_table(settings))
+            except Exception as error:  # the audit report below still counts
+                _say("quality", f"[yellow]no quality report: {error}[/]")
             records = await read_audit(bootstrap, settings.registry_url, settings.audit_topic)
             console.print(
                 Panel(render(summarize(records)), title="audit report (hub audit report)")
             )
+            if portal is not None:
+                _say(
+                    "portal",
+                    f"data quality: {portal.url}/qualitaet; Lagebild (staff): "
+                    f"{portal.url}/intern/lagebild (the forecast made just now shows there in "
+                    "the next run and with `hub portal serve`)",
+                )
     _say(
         "next",
-        f"hub audit report · hub dlq list · {lookup} · "
+        f"hub quality report · hub audit report · hub dlq list · {lookup} · "
         "hub features forecast --view noise_complaints_hourly --horizon 24h · "
         "hub agreements show ordnungsamt-resident-moved · make test",
     )
@@ -349,6 +364,98 @@ async def _start_features(settings: Settings, stack: contextlib.AsyncExitStack) 
     stack.push_async_callback(stop_features)
     _say("features", f"feature pipeline started (log: {log_path})")
     return proc
+
+
+async def _stop_process(proc: Any) -> None:
+    """SIGTERM and wait (the pipeline finishes its transaction); the stack's own stop then
+    finds it ended."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 60)
+        except TimeoutError:
+            proc.kill()
+
+
+async def _forecast_once(stop: asyncio.Event) -> None:
+    """`hub features forecast --view noise_complaints_hourly --horizon 24h` on what the run
+    published, in a process of its own (Feast and scikit-learn take seconds to import); without
+    the extra [ai] it says so once."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        _say(
+            "forecast",
+            "[yellow]no forecast: scikit-learn is missing (the extra [ai]: "
+            ".venv/bin/pip install -e '.[ai]')[/]",
+        )
+        return
+    command = ["features", "forecast", "--view", "noise_complaints_hourly", "--horizon", "24h"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hub",
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    waiting = asyncio.create_task(proc.communicate())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiting, stopping}, timeout=300, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not waiting.done():
+        proc.kill()
+        await waiting
+        _say("forecast", "[yellow]no forecast: stopped before it was made[/]")
+        return
+    out, err = waiting.result()
+    lines = out.decode(errors="replace").strip().splitlines()
+    if proc.returncode == 0 and lines:
+        _say("forecast", lines[-1])
+    else:
+        why = (err.decode(errors="replace").strip().splitlines() or ["(no output)"])[-1]
+        _say("forecast", f"[yellow]no forecast: {why}[/]")
+
+
+async def _quality_table(settings: Settings) -> Table:
+    """Every data set's quality today, as `hub quality report` reads it from hub.quality."""
+    import datetime as dt
+
+    from consumers.quality.reader import PRINCIPAL, read_summaries
+    from consumers.quality.report import build_report, percent
+    from hub.kafka import KafkaSecurity
+    from hub.quality.summary import BERLIN, combine
+    from hub.schemas.catalog import load_catalog
+
+    today = dt.datetime.now(BERLIN).date()
+    found = await read_summaries(
+        settings.bootstrap_servers,
+        settings.registry_url,
+        settings.quality_topic,
+        security=KafkaSecurity.from_settings(settings, principal=PRINCIPAL),
+    )
+    report = build_report(
+        combine(found.records), list(load_catalog(settings.schemas_dir)), since=today
+    )
+    table = Table(title=f"data quality on {today} (hub quality report)", title_justify="left")
+    for column in ("data set", "events", "flag rate", "dead letters", "late", "duplicates"):
+        table.add_column(column, justify="left" if column == "data set" else "right")
+    for d in report.datasets:
+        if not d.has_data:
+            table.add_row(d.dataset, "no data", "", "", "", "")
+            continue
+        total = d.total()
+        rate = total.flagged_events / total.events if total.events else None
+        table.add_row(
+            d.dataset,
+            f"{total.events:,}",
+            percent(rate),
+            f"{total.dead_letters:,}",
+            f"{total.late:,}",
+            f"{total.duplicates:,}",
+        )
+    return table
 
 
 async def _start_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[str, str]:

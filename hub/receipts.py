@@ -105,6 +105,7 @@ RECEIPT_SCHEMA: dict[str, Any] = {
 _HEADER_SCHEMA = fastavro.parse_schema(
     {**RECEIPT_SCHEMA, "fields": RECEIPT_SCHEMA["fields"][:-1], "name": "DeliveryReceiptHeader"}
 )
+_ENTRIES_SCHEMA = fastavro.parse_schema({"type": "array", "items": ENTRY_SCHEMA})
 _SCALARS = {"string", "int", "long"}
 
 
@@ -211,35 +212,34 @@ def identifiers(schema: dict[str, Any]) -> list[Identifier]:
     return out
 
 
-def _long(out: io.BytesIO, n: int) -> None:
+def _long(n: int) -> bytes:
     z = (n << 1) ^ (n >> 63)
+    out = bytearray()
     while z & ~0x7F:
-        out.write(bytes(((z & 0x7F) | 0x80,)))
+        out.append((z & 0x7F) | 0x80)
         z >>= 7
-    out.write(bytes((z,)))
+    out.append(z)
+    return bytes(out)
 
 
-def encode_entries(entries: Sequence[tuple[int, int, Sequence[bytes | None]]]) -> bytes:
-    """The Avro binary of the ``entries`` array: one block, then the end marker.
+def encode_entry(offset: int, millis: int, hashes_: Sequence[bytes | None]) -> bytes:
+    """One ``ReceiptEntry`` in Avro binary (an item of the ``entries`` array)."""
+    parts = [_long(offset), _long(millis)]
+    if hashes_:
+        parts.append(_long(len(hashes_)))
+        parts += [b"\x00" if h is None else b"\x02" + h for h in hashes_]
+    parts.append(b"\x00")
+    return b"".join(parts)
 
-    An entry is (offset, event time in epoch milliseconds, hashes)."""
-    out = io.BytesIO()
-    if entries:
-        _long(out, len(entries))
-        for offset, millis, hashes_ in entries:
-            _long(out, offset)
-            _long(out, millis)
-            if hashes_:
-                _long(out, len(hashes_))
-                for h in hashes_:
-                    if h is None:
-                        out.write(b"\x00")
-                    else:
-                        out.write(b"\x02")
-                        out.write(h)
-            out.write(b"\x00")
-    out.write(b"\x00")
-    return out.getvalue()
+
+def encode_entries(count: int, items: bytes) -> bytes:
+    """The ``entries`` array: one block of ``count`` encoded entries, then the end marker."""
+    return _long(count) + items + b"\x00" if count else b"\x00"
+
+
+def decode_entries(count: int, items: bytes) -> list[dict[str, Any]]:
+    """The entries of ``count`` encoded items (as fastavro reads them)."""
+    return fastavro.schemaless_reader(io.BytesIO(encode_entries(count, items)), _ENTRIES_SCHEMA)
 
 
 def encode_receipt(header: dict[str, Any], entries: bytes) -> bytes:

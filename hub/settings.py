@@ -68,10 +68,18 @@ class Settings(BaseSettings):
     not the raw topics'. Named in the Art. 30 record."""
     agreements_topic: str = "hub.agreements"
     """Every agreement version the router applied, by content hash (compacted)."""
+    rights_topic: str = "hub.rights"
+    """The trail of data-subject requests (``hub rights``): who asked about whom (keyed hashes
+    only), when, for which case; append-only, kept as long as the receipts."""
+    rights_confirmations_prefix: str = "hub.rights.confirmations."
+    """Each recipient confirms erasures on ``<prefix><subscriber>``, the one topic it may write."""
     quality_topic: str = "hub.quality"
     """Daily quality summaries per data set (compacted)."""
     quality_late_after_s: float = Field(default=3600.0, gt=0)
     """An event whose event time is this far behind its arrival counts as late."""
+    prometheus_url: str | None = None
+    """The Prometheus that scrapes the hub (``http://prometheus:9090``): ``hub quality report``
+    asks it what the producers rejected at the door. Unset: the report says where they are."""
     # -- how every client authenticates (named as librdkafka names them) ---------------------
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT", "SSL"] = (
         "SASL_PLAINTEXT"
@@ -115,6 +123,15 @@ class Settings(BaseSettings):
     @field_validator("registry_url")
     @classmethod
     def _check_registry_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_prometheus_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value.rstrip("/")

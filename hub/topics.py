@@ -14,6 +14,8 @@ from aiokafka.structs import ConsumerRecord
 
 from hub.kafka import KafkaSecurity, start_client
 
+DEFAULT_REPLICAS = 3  # a city's cluster (DESIGN.md, "Operations"); fewer nodes: one copy each
+
 
 class TopicCreationError(RuntimeError):
     """The broker refused to create topics; the message names each topic and the reason."""
@@ -31,7 +33,7 @@ class TopicCreationError(RuntimeError):
 class TopicSpec:
     name: str
     partitions: int = 1
-    replication: int = 1
+    replication: int | None = None  # None: three copies on a cluster, one on a single node
     config: dict[str, str] = field(default_factory=dict)
 
 
@@ -53,8 +55,17 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [s for s in wanted if s.name not in existing]
         if missing:
+            copies = 1
+            if any(s.replication is None for s in missing):
+                brokers = (await admin.describe_cluster())["brokers"]
+                copies = min(DEFAULT_REPLICAS, len(brokers))
             new = [
-                NewTopic(s.name, s.partitions, s.replication, topic_configs=s.config)
+                NewTopic(
+                    s.name,
+                    s.partitions,
+                    copies if s.replication is None else s.replication,
+                    topic_configs=s.config,
+                )
                 for s in missing
             ]
             # Another instance may create it meanwhile: that is what we wanted anyway.

@@ -50,6 +50,7 @@ SECURITY_HEADERS = {
 PUBLIC_NAV = (
     ("/", "Start"),
     ("/datensaetze", "Datensätze"),
+    ("/qualitaet", "Datenqualität"),
     ("/vereinbarungen", "Vereinbarungen"),
     ("/datenfluesse", "Datenflüsse"),
     ("/wissen", "Wissen"),
@@ -59,6 +60,7 @@ STAFF_NAV = (
     ("/intern/audit", "Protokoll"),
     ("/intern/schemaaenderungen", "Schemaänderungen"),
     ("/intern/unzustellbar", "Unzustellbare Nachrichten"),
+    ("/intern/lagebild", "Lagebild"),
 )
 
 
@@ -84,6 +86,21 @@ def _number(value: int | float) -> str:
     return f"{value:,.0f}".replace(",", ".")
 
 
+def _share(value: float | None) -> str:
+    """A share as German percent: 0.0241 → "2,41 %" (below 10 %: two decimals); None → "–"."""
+    if value is None:
+        return "–"
+    digits = 2 if value < 0.1 else 1
+    return f"{value * 100:.{digits}f}".replace(".", ",") + " %"
+
+
+def _value(value: float | None, digits: int = 1) -> str:
+    """A measured value with ``digits`` decimals, German; None (not published) → "–"."""
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
 def templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -95,6 +112,8 @@ def templates() -> Environment:
     env.filters["datum"] = _german_date
     env.filters["zeit"] = _german_time
     env.filters["zahl"] = _number
+    env.filters["anteil"] = _share
+    env.filters["wert"] = _value
     env.filters["svg"] = Markup  # only the portal's own, escaped drawings are passed here
     env.filters["url"] = lambda s: quote(str(s))
     return env
@@ -266,6 +285,24 @@ def create_app(
         context = pages.dataset(state, topic, today())
         return page_or_json(
             request, "datensatz.html", context, as_json, f"/datensaetze/{quote(topic)}"
+        )
+
+    @app.get("/qualitaet", name="qualitaet")
+    async def quality_overview(request: Request) -> Response:
+        return page_or_json(
+            request, "qualitaet.html", pages.quality_overview(state, today()), False, "/qualitaet"
+        )
+
+    @app.get("/qualitaet.json", name="qualitaet_json")
+    async def quality_overview_json(request: Request) -> Response:
+        return _json(pages.public(pages.quality_overview(state, today())))
+
+    @app.get("/qualitaet/{name}", name="datenqualitaet")
+    async def dataset_quality(request: Request, name: str) -> Response:
+        topic, as_json = (name[:-5], True) if name.endswith(".json") else (name, False)
+        context = pages.dataset_quality(state, topic, today())
+        return page_or_json(
+            request, "datenqualitaet.html", context, as_json, f"/qualitaet/{quote(topic)}"
         )
 
     @app.get("/vereinbarungen", name="vereinbarungen")
@@ -525,6 +562,17 @@ def create_app(
     async def dead_letters_page(request: Request) -> Response:
         return staff_page(
             request, request.url.path, "unzustellbar.html", lambda: pages.dead_letters(state)
+        )
+
+    @app.get("/intern/lagebild", name="lagebild")
+    @app.get("/intern/lagebild.json", name="lagebild_json")
+    async def situation_page(request: Request) -> Response:
+        bucket = "tag" if request.query_params.get("einteilung") == "tag" else "woche"
+        return staff_page(
+            request,
+            request.url.path,
+            "lagebild.html",
+            lambda: pages.situation(state, bucket),
         )
 
     # -- operations ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The portal's only I/O with Kafka: read ``hub.audit`` and ``hub.dlq`` from their beginning once
-at start, then follow them (no consumer group, no database: the logs are the state), and ask the
-broker the topics' retention and how far ``hub dlq replay`` got. All as ``hub-portal``."""
+"""The portal's only I/O with Kafka: read ``hub.audit``, ``hub.dlq``, ``hub.quality`` and the
+feature views' published windows from their beginning once at start, then follow them (no
+consumer group, no database: the logs are the state), and ask the broker the topics' retention
+and how far ``hub dlq replay`` got. All as ``hub-portal``."""
 
 from __future__ import annotations
 
@@ -55,7 +56,12 @@ class Follower:
             metadata_max_age_ms=5000,  # a topic created later is found within seconds
             **self.security.aiokafka(),
         )
-        await start_client(self._consumer, self.security, self.bootstrap)
+        try:
+            await start_client(self._consumer, self.security, self.bootstrap)
+        except Exception:
+            with contextlib.suppress(Exception):  # close what it opened before failing
+                await self._consumer.stop()
+            raise
 
     def stop(self) -> None:
         self._stopping = True

@@ -131,6 +131,15 @@ TERMS: tuple[Term, ...] = (
         "ist das die Aufbewahrungsdauer der Kafka-Themen.",
         ("Löschfristen", "Löschfrist"),
     ),
+    Term(
+        "qualitaetsregel",
+        "Qualitätsregel",
+        "Was ein plausibler Wert ist, steht im Vertrag eines Datensatzes, etwa: die "
+        "Postleitzahl liegt in Hamm. Verletzt ein Ereignis eine Regel, die abweist, nimmt die "
+        "Datendrehscheibe es nicht an; verletzt es eine Regel, die markiert, nimmt sie es an "
+        "und zählt es (Seite Datenqualität).",
+        ("Qualitätsregeln", "Qualitätsregel"),
+    ),
 )
 BY_SLUG = {t.slug: t for t in TERMS}
 

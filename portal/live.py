@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiokafka.structs import ConsumerRecord
 
 from hub.kafka import KafkaSecurity
-from hub.serde import AsyncRegistryClient
+from hub.serde import AsyncRegistryClient, RegistryError, SerdeError
 from portal.audit import AuditFold
 from portal.deadletters import DeadLetterFold
 from portal.facts import Facts
 from portal.follow import AuditDecoder, Follower, replayed_offsets, topic_retention
+from portal.forecasts import ForecastFiles
+from portal.lagebild import WindowFold
 from portal.metrics import PortalMetrics
+from portal.quality import QualityFold
 from portal.staff import Staff
 
 log = logging.getLogger("hub.portal")
@@ -29,8 +33,18 @@ class LiveState:
     staff: Staff
     audit_topic: str = "hub.audit"
     dlq_topic: str = "hub.dlq"
+    receipts_topic: str = "hub.receipts"
+    receipts_retention_days: int = 3653  # HUB_RECEIPTS_RETENTION_DAYS, for the Art. 30 record
+    quality_topic: str = "hub.quality"
+    features_prefix: str = "hub.features."
     audit: AuditFold = field(default_factory=AuditFold)
     dead_letters: DeadLetterFold = field(default_factory=DeadLetterFold)
+    quality: QualityFold = field(default_factory=QualityFold)
+    windows: WindowFold = field(default_factory=WindowFold)
+    """The feature views' published (k-anonymous) windows, for the Lagebild."""
+    forecasts: ForecastFiles = field(default_factory=lambda: ForecastFiles(None))
+    rule_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per data set, its quality rules' descriptions."""
     retention: dict[str, int | None] = field(default_factory=dict)
     caught_up: dict[str, bool] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
@@ -51,16 +65,28 @@ class KafkaSources:
 
 
 class Live:
-    """Fold ``hub.audit`` and ``hub.dlq`` into ``state`` and keep following them."""
+    """Fold ``hub.audit``, ``hub.dlq``, ``hub.quality`` and each feature view's published
+    windows into ``state`` and keep following them."""
 
     def __init__(self, state: LiveState, sources: KafkaSources, metrics: PortalMetrics) -> None:
         self.state, self.sources, self.metrics = state, sources, metrics
         self._decoder = AuditDecoder(sources.registry)
         self._tasks: list[asyncio.Task] = []
+        self._following: dict[str, asyncio.Task] = {}
         self.followers = [
             Follower(sources.bootstrap, state.audit_topic, sources.security, self._on_audit),
             Follower(sources.bootstrap, state.dlq_topic, sources.security, self._on_dead_letter),
+            Follower(sources.bootstrap, state.quality_topic, sources.security, self._on_quality),
         ]
+        for view in sorted(state.facts.features):
+            self.followers.append(
+                Follower(
+                    sources.bootstrap,
+                    f"{state.features_prefix}{view}",
+                    sources.security,
+                    self._on_window(view),
+                )
+            )
         for f in self.followers:
             state.caught_up[f.topic] = False
 
@@ -75,10 +101,43 @@ class Live:
         self.state.dead_letters.add(record.partition, record.offset, record.headers or ())
         self.metrics.records.labels(self.state.dlq_topic).inc()
 
+    async def _on_quality(self, record: ConsumerRecord) -> None:
+        if record.value is None:
+            return
+        try:
+            summary = await self._decoder.decode(record.value)
+            self.state.quality.add(summary)
+        except (SerdeError, RegistryError, KeyError, TypeError) as error:
+            if isinstance(error, RegistryError) and error.status != 404:
+                raise  # the registry is away: a gap now would be a wrong count later
+            # One unreadable summary must not stop the pages: it is logged and left out.
+            log.warning(
+                "quality summary not readable",
+                extra={"offset": record.offset, "error": f"{type(error).__name__}: {error}"},
+            )
+            return
+        self.metrics.records.labels(self.state.quality_topic).inc()
+
+    def _on_window(self, view: str) -> Callable[[ConsumerRecord], Awaitable[None]]:
+        topic = f"{self.state.features_prefix}{view}"
+
+        async def handle(record: ConsumerRecord) -> None:
+            self.state.windows.add(view, record.value)
+            self.metrics.records.labels(topic).inc()
+
+        return handle
+
     async def start(self) -> None:
         for follower in self.followers:
-            await follower.start()
-            self._tasks.append(asyncio.create_task(self._follow(follower), name=follower.topic))
+            try:
+                await follower.start()
+            except Exception as error:  # e.g. not allowed to read it: the rest still serves
+                self.state.problems[follower.topic] = f"{type(error).__name__}: {error}"
+                log.error("cannot follow", extra={"topic": follower.topic, "error": str(error)})
+                continue
+            task = asyncio.create_task(self._follow(follower), name=follower.topic)
+            self._following[follower.topic] = task
+            self._tasks.append(task)
         self._tasks.append(asyncio.create_task(self._refresh_replays(), name="dlq-replays"))
         facts = self.state.facts
         topics = {*facts.datasets, self.state.audit_topic, self.state.dlq_topic}
@@ -117,10 +176,21 @@ class Live:
             await asyncio.sleep(self.sources.dlq_refresh)
 
     async def wait_caught_up(self, timeout: float) -> bool:
+        """Until every follower has read what was there, or has stopped (a topic this
+        principal may not read: waiting longer would not help, /healthz names it)."""
+
+        async def settled(follower: Follower) -> None:
+            task = self._following.get(follower.topic)
+            if task is None:
+                return  # it could not even start
+            caught_up = asyncio.ensure_future(follower.caught_up.wait())
+            try:
+                await asyncio.wait({caught_up, task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                caught_up.cancel()
+
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(*(f.caught_up.wait() for f in self.followers)), timeout
-            )
+            await asyncio.wait_for(asyncio.gather(*(settled(f) for f in self.followers)), timeout)
         return all(f.caught_up.is_set() for f in self.followers)
 
     async def stop(self) -> None:
@@ -133,3 +203,4 @@ class Live:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
         self._tasks.clear()
+        self._following.clear()

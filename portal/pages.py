@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from portal import charts, classification, lineage
+from portal import charts, classification, lagebild, lineage, quality
 from portal.changes import schema_changes
 from portal.glossary import TERMS
 from portal.live import LiveState
@@ -105,6 +105,21 @@ def dataset(state: LiveState, topic: str, today: dt.date) -> dict[str, Any] | No
             for a in d.agreements
         ],
     }
+
+
+def quality_overview(state: LiveState, today: dt.date) -> dict[str, Any]:
+    return quality.overview(state.quality, state.facts, today, complete=state.ready)
+
+
+def dataset_quality(state: LiveState, topic: str, today: dt.date) -> dict[str, Any] | None:
+    return quality.dataset_page(
+        state.quality,
+        state.facts,
+        topic,
+        today,
+        rule_texts=state.rule_texts,
+        complete=state.ready,
+    )
 
 
 def _agreement_summary(state: LiveState, a: Any, today: dt.date) -> dict[str, Any]:
@@ -262,7 +277,14 @@ def knowledge() -> dict[str, Any]:
 
 
 def record(state: LiveState, today: dt.date) -> dict[str, Any]:
-    ropa = record_of_processing(state.facts, state.retention, today, audit_topic=state.audit_topic)
+    ropa = record_of_processing(
+        state.facts,
+        state.retention,
+        today,
+        audit_topic=state.audit_topic,
+        receipts_topic=state.receipts_topic,
+        receipts_retention_days=state.receipts_retention_days,
+    )
     return {"page": "verarbeitungsverzeichnis", **ropa}
 
 
@@ -327,3 +349,17 @@ def dead_letters(state: LiveState) -> dict[str, Any]:
         **fold.summary(),
         "latest": fold.latest(),
     }
+
+
+def situation(state: LiveState, bucket: lagebild.Bucket = "woche") -> dict[str, Any]:
+    """The Lagebild: the feature views' published trends and their forecasts."""
+    views = sorted(state.facts.features)
+    forecasts = state.forecasts.all(views)
+    return lagebild.page(
+        state.windows,
+        views,
+        forecasts,
+        bucket=bucket,
+        forecast_note=state.forecasts.note,
+        complete=state.ready,
+    )

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from hub.receipts import DEFAULT_RETENTION_DAYS as RECEIPTS_RETENTION_DAYS
 from portal import classification
 from portal.facts import AgreementFacts, Facts
 
@@ -166,12 +167,35 @@ def general_measures(facts: Facts, audit_topic: str) -> list[str]:
     return [*measures, *facts.organisation.measures]
 
 
+def days_text(days: int) -> str:
+    """A retention setting in days, in words (3653 days: "3653 Tage (rund 10 Jahre)")."""
+    text = retention_text(days * _DAY_MS)
+    if days >= 730 and days % 365:
+        text += f" (rund {round(days / 365.25)} Jahre)"
+    return text
+
+
+def receipts_measure(receipts_topic: str, days: int) -> str:
+    """The receipts, which answer Art. 15 and Art. 17 requests, as a measure in words."""
+    return (
+        f"Betroffenenrechte: zu jeder Lieferung hält die Datendrehscheibe im selben "
+        f"Transaktionsschritt einen Nachweis im Thema {receipts_topic} fest (an wen, unter welcher "
+        "Fassung der Vereinbarung, wann), mit den direkten Kennungen der Person nur als geheimem "
+        f"Schlüssel-Hash, nie im Klartext; aufbewahrt {days_text(days)}. Damit "
+        "beantwortet die Datenschutzbeauftragte Auskunftsersuchen (Art. 15 DSGVO) und teilt "
+        "Löschungen jedem tatsächlichen Empfänger mit (Art. 17, 19 DSGVO); jede solche Abfrage "
+        "wird ihrerseits protokolliert."
+    )
+
+
 def record_of_processing(
     facts: Facts,
     retention: Mapping[str, int | None],
     today: dt.date,
     *,
     audit_topic: str = "hub.audit",
+    receipts_topic: str = "hub.receipts",
+    receipts_retention_days: int = RECEIPTS_RETENTION_DAYS,
 ) -> dict[str, Any]:
     org = facts.organisation
     return {
@@ -184,5 +208,14 @@ def record_of_processing(
             "topic": audit_topic,
             "period": retention_text(retention.get(audit_topic)),
         },
-        "measures": general_measures(facts, audit_topic),
+        # The receipts' retention is the setting the router creates hub.receipts with.
+        "receipts_retention": {
+            "topic": receipts_topic,
+            "period": days_text(receipts_retention_days),
+            "days": receipts_retention_days,
+        },
+        "measures": [
+            *general_measures(facts, audit_topic),
+            receipts_measure(receipts_topic, receipts_retention_days),
+        ],
     }

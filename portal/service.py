@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
@@ -18,8 +20,10 @@ from hub.web import serve_app
 from portal.app import create_app
 from portal.dcat import Endpoints
 from portal.facts import load_facts
+from portal.forecasts import ForecastFiles, forecast_files
 from portal.live import KafkaSources, Live, LiveState
 from portal.metrics import PortalMetrics
+from portal.quality import load_rule_texts
 from portal.sessions import LoginLimiter, SessionCodec, session_key
 from portal.settings import PRINCIPAL, PortalSettings
 from portal.staff import Staff, load_staff
@@ -43,13 +47,28 @@ def build_portal(
     staff: Staff | None = None,
     metrics: PortalMetrics | None = None,
     security: KafkaSecurity | None = None,
+    features: Any | None = None,
 ) -> Portal:
-    """The portal from the HUB_* settings; ``staff`` replaces ``portal.yaml`` (the demo's)."""
+    """The portal from the HUB_* settings; ``staff`` replaces ``portal.yaml`` (the demo's);
+    ``features``: the feature store's settings (``HUB_FEATURES_*``: where its windows are
+    published and its Feast repository, for the Lagebild)."""
     settings = settings or get_settings()
     own = own or PortalSettings()
     facts = load_facts(settings.catalog_dir, settings.schemas_dir)
     staff = staff or load_staff(own.portal_staff_file or settings.catalog_dir / "portal.yaml")
-    state = LiveState(facts, staff, audit_topic=settings.audit_topic, dlq_topic=settings.dlq_topic)
+    prefix, forecasts = _feature_sources(features)
+    state = LiveState(
+        facts,
+        staff,
+        audit_topic=settings.audit_topic,
+        dlq_topic=settings.dlq_topic,
+        receipts_topic=settings.receipts_topic,
+        receipts_retention_days=settings.receipts_retention_days,
+        quality_topic=settings.quality_topic,
+        features_prefix=prefix,
+        forecasts=forecasts,
+        rule_texts=load_rule_texts(facts.catalog),
+    )
     security = security or KafkaSecurity.from_settings(settings, principal=PRINCIPAL)
     registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(security, settings))
     metrics = metrics or PortalMetrics(REGISTRY)
@@ -88,6 +107,17 @@ def build_portal(
         },
     )
     return Portal(app, live, state, security, url)
+
+
+def _feature_sources(features: Any | None) -> tuple[str, ForecastFiles]:
+    """The topic prefix of the published windows and where the forecasts are."""
+    if features is None:
+        try:
+            from consumers.features.settings import load_feature_settings
+        except ModuleNotFoundError:  # a trimmed deployment without the feature store
+            return "hub.features.", ForecastFiles(None, "ohne Feature-Store installiert")
+        features = load_feature_settings()
+    return features.output_prefix, forecast_files(Path(features.feast_repo), features.offline_store)
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:

@@ -75,6 +75,13 @@ AUDIT_SCHEMA: dict[str, Any] = {
             "doc": "When the batch was committed.",
             "x-pii": "none",
         },
+        {
+            "name": "agreement_hash",
+            "type": ["null", "string"],
+            "default": None,
+            "doc": "Content hash of the agreement version applied (hub.agreements).",
+            "x-pii": "none",
+        },
     ],
 }
 
@@ -115,4 +122,5 @@ def audit_record(
         "router": router,
         "replayed": replayed,
         "recorded_at": recorded_at,
+        "agreement_hash": route.compiled.content_hash,
     }

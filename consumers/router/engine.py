@@ -32,7 +32,10 @@ from consumers.router.process import (
     AGREEMENT_HEADER,
     DELIVERY_HEADER,
     PASSTHROUGH_HEADERS,
+    Accounting,
+    Measured,
     Outcome,
+    ReceiptPart,
     route_events,
 )
 from consumers.router.routes import Route, RoutingTable, SourceRoutes
@@ -100,6 +103,9 @@ class NativeSource:
     native: SourceRoutes  # the routes the core applies, in its order
     fallback: SourceRoutes | None  # refused routes, for the Python engine
     origin_prefix: str
+    accounting: Accounting | None = None
+    receipts: bool = False  # the core writes receipt entries
+    measuring: bool = False  # the core measures quality
 
     def learn(self, schema_id: int, text: str, canonical: str) -> None:
         self.core.add_writer(schema_id, text, canonical == self.native.reader.canonical)
@@ -108,9 +114,16 @@ class NativeSource:
 class NativeTable:
     """The core's view of a routing table: one ``hub_core.Source`` per source topic."""
 
-    def __init__(self, core: ModuleType, table: RoutingTable, secret: bytes) -> None:
+    def __init__(
+        self,
+        core: ModuleType,
+        table: RoutingTable,
+        secret: bytes,
+        accounting: Accounting | None = None,
+    ) -> None:
         self.sources: dict[str, NativeSource] = {}
         self.refused: dict[str, str] = {}  # agreement id -> why
+        self.accounting = accounting
         zone = tzif()
         for topic, source in table.sources.items():
             built = self._build(core, source, secret, zone)
@@ -157,11 +170,31 @@ class NativeTable:
             native.append(route)
         if not native:
             return None
+        accounting = self.accounting
+        receipts = measuring = False
+        try:
+            if accounting is not None and accounting.receipts_key and source.identifiers:
+                src.set_receipts(
+                    accounting.receipts_key,
+                    [i.path for i in source.identifiers],
+                    process.RECEIPT_CHUNK_BYTES,
+                )
+                receipts = True
+            if accounting is not None and accounting.measure:
+                src.set_quality([path for path, _ in source.optional], accounting.late_after_us)
+                measuring = True
+        except core.Refused as why:  # the Python engine keeps the receipts for this topic
+            for route in source.routes:
+                self.refused[route.agreement_id] = f"receipts or quality: {why}"
+            return None
         return NativeSource(
             src,
             SourceRoutes(source.topic, source.reader, tuple(native)),
             SourceRoutes(source.topic, source.reader, tuple(refused)) if refused else None,
             f"{source.topic}/",
+            accounting,
+            receipts,
+            measuring,
         )
 
     def unknown_ids(self, topic: str, records: list) -> list[int]:
@@ -186,12 +219,22 @@ def route_native(
     active = [r.compiled.is_active(now) for r in routes]
     partition = records[0].partition
     origin = f"{source.origin_prefix}{partition}/".encode()
-    deliveries, event_times, delivered, filtered, reruns, timed = source.core.route(
-        records, active, origin, process.MAX_DELIVERY_BYTES
+    (deliveries, event_times, delivered, filtered, reruns, timed, receipts, measured) = (
+        source.core.route(records, active, origin, process.MAX_DELIVERY_BYTES)
     )
     out = Outcome(events=len(records))
     first, last = records[0].offset, records[-1].offset
     out.ranges[(native.topic, partition)] = (first, last)
+    if receipts is not None:
+        for route, chunks in zip(routes, receipts, strict=True):
+            if chunks:
+                part = ReceiptPart(route.agreement_id, native.topic, partition)
+                for count, items in chunks:
+                    part.chunks.append((count, items))
+                part.first_offset, part.last_offset = first, last
+                out.receipts[(route.agreement_id, native.topic, partition)] = part
+    if measured is not None:
+        out.quality[(native.topic, partition)] = _measured(native, records, measured, len(records))
     for i, route in enumerate(routes):
         if delivered[i] or filtered[i]:
             out.delivered[route.agreement_id] += delivered[i]
@@ -210,11 +253,13 @@ def route_native(
                 )
             )
     if reruns:
-        deliveries, event_times = _rerun(
+        deliveries, event_times, rerun_timed = _rerun(
             source, records, reruns, deliveries, event_times, out, serde, now, router
         )
+        timed = [*timed, *rerun_timed]
     out.deliveries = deliveries
     out.event_times = event_times
+    recorded = _receipts_only(source.accounting)
     if source.fallback is not None:
         done = frozenset(records[i].offset for i in timed)
         rest = route_events(
@@ -225,8 +270,12 @@ def route_native(
             router,
             event_errors=False,
             timed=done,
+            accounting=recorded,
         )
         rest.events = 0  # the same events, counted once
+        measured = out.quality.get((native.topic, partition))
+        if measured is not None:
+            measured.figures.dead_letters += len(rest.dead_letters)
         out.merge(rest)
     return out
 
@@ -241,25 +290,57 @@ def _rerun(
     serde: AvroSerde,
     now: datetime,
     router: str,
-) -> tuple[list, list]:
-    """Route the events the core handed back with the Python engine; splice them in."""
+) -> tuple[list, list, list[int]]:
+    """Route the events the core handed back with the Python engine; splice them in. Also
+    returns the indices of the events that got an event time there."""
     spliced: list = []
     times: list = []
     at_delivery = at_time = 0
+    recorded = _receipts_only(source.accounting)
+    measured = out.quality.get((source.native.topic, records[0].partition))
+    rerun_timed: list[int] = []
     for event, delivery_at, time_at, failures in reruns:
         record = records[event]
-        one = route_events(source.native, [(record, record)], serde, now, router)
+        one = route_events(
+            source.native, [(record, record)], serde, now, router, accounting=recorded
+        )
+        if measured is not None:
+            measured.figures.dead_letters += len(one.dead_letters)
         spliced += deliveries[at_delivery:delivery_at]
         spliced += one.deliveries
         times += event_times[at_time:time_at]
         times += one.event_times
+        if one.event_times:
+            rerun_timed.append(event)
         at_delivery, at_time = delivery_at, time_at
         _check(failures, one, record)
         one.deliveries, one.event_times, one.events = [], [], 0
         out.merge(one)
     spliced += deliveries[at_delivery:]
     times += event_times[at_time:]
-    return spliced, times
+    return spliced, times, rerun_timed
+
+
+def _receipts_only(accounting: Accounting | None) -> Accounting | None:
+    """The accounting of a second pass over events the core measured: receipts only."""
+    if accounting is None:
+        return None
+    return Accounting(accounting.receipts_key, False, accounting.late_after_us)
+
+
+def _measured(native: SourceRoutes, records: list, measured: tuple, events: int) -> Measured:
+    """The core's quality figures of a batch as the Python engine keeps them."""
+    late, nulls, fingerprints, flags = measured
+    out = Measured(ids=fingerprints, last_timestamp=records[-1].timestamp)
+    figures = out.figures
+    figures.events = events
+    figures.late = late
+    for (path, _), n in zip(native.optional, nulls, strict=True):
+        figures.nulls[path] += n
+    for value, n in flags.items():
+        for rule in value.decode("utf-8", "replace").split(","):
+            figures.flagged[rule] += n
+    return out
 
 
 def _check(failures: list, one: Outcome, record: Any) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -37,6 +38,15 @@ ENGINE_MISMATCHES = Counter(
     "hub_router_engine_mismatches",
     "Events on which the native core and the Python engine disagreed (the Python one holds).",
 )
+RECEIPTS = Counter("hub_router_receipts", "Receipt entries written (one per delivered event).")
+QUALITY_EVENTS = Counter("hub_quality_events", "Events measured, per data set.", ["dataset"])
+QUALITY_FLAGGED = Counter(
+    "hub_quality_flagged", "Events flagged by a quality rule.", ["dataset", "rule"]
+)
+QUALITY_LATE = Counter("hub_quality_late", "Events far behind their arrival.", ["dataset"])
+QUALITY_DUPLICATES = Counter("hub_quality_duplicates", "Repeated ce_ids.", ["dataset"])
+QUALITY_DEAD = Counter("hub_quality_dead_letters", "Dead letters, per data set.", ["dataset"])
+
 PROCESSING = Histogram(
     "hub_router_processing_seconds",
     "From receiving a batch to committing its transaction.",
@@ -81,3 +91,17 @@ def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
     for i, n in Tally(bisect_left(bounds, v) for v in values).items():
         buckets[i].inc(n)
     total.inc(sum(values))
+
+
+def count_quality(added: Mapping[str, Any]) -> None:
+    """What a committed batch added to each data set's quality figures."""
+    for dataset, f in added.items():
+        QUALITY_EVENTS.labels(dataset).inc(f.events)
+        for rule, n in f.flagged.items():
+            QUALITY_FLAGGED.labels(dataset, rule).inc(n)
+        if f.late:
+            QUALITY_LATE.labels(dataset).inc(f.late)
+        if f.duplicates:
+            QUALITY_DUPLICATES.labels(dataset).inc(f.duplicates)
+        if f.dead_letters:
+            QUALITY_DEAD.labels(dataset).inc(f.dead_letters)

@@ -204,4 +204,5 @@ def _replay_one(router: Router, table: Any, record: Any) -> Outcome | None:
         router.config.name,
         only_agreement=reason.agreement_id,
         replayed=True,
+        accounting=router.receipts_only,  # counted as a dead letter already, not again
     )

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from hub.agreements import (
     AgreementCheckError,
@@ -22,6 +25,8 @@ from hub.agreements import (
     load_agreement,
 )
 from hub.agreements.model import Agreement
+from hub.quality.summary import optional_fields
+from hub.receipts import Identifier, identifiers
 from hub.schemas.catalog import Subject
 from hub.serde import ParsedSchema, RegistryError, parse
 
@@ -52,6 +57,16 @@ class SourceRoutes:
     topic: str
     reader: ParsedSchema  # the catalog version the agreements were compiled against
     routes: tuple[Route, ...]
+
+    @cached_property
+    def identifiers(self) -> tuple[Identifier, ...]:
+        """The direct identifiers whose keyed hashes go into receipts."""
+        return tuple(identifiers(orjson.loads(self.reader.canonical)))
+
+    @cached_property
+    def optional(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The optional fields whose null share the quality summary counts."""
+        return tuple(optional_fields(orjson.loads(self.reader.canonical)))
 
 
 @dataclass(frozen=True)

@@ -34,18 +34,23 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.partitioner import murmur2
 
 from consumers.router import metrics
+from consumers.router.accounts import QualityLedger, receipt_bodies
 from consumers.router.audit import AUDIT_SCHEMA
 from consumers.router.engine import NativeTable, announce, route_native, select_engine
-from consumers.router.process import MAX_BATCH_BYTES, Outcome, route_events
+from consumers.router.process import MAX_BATCH_BYTES, Accounting, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
 from consumers.router.runtime import default_workers
 from consumers.router.workers import RouteWorkers, WorkerDied
+from hub.agreements.history import agreement_bytes
 from hub.kafka import KafkaSecurity, registry_auth, start_client
+from hub.outage import BrokerWatch
+from hub.quality.summary import SUMMARY_SCHEMA
+from hub.receipts import RECEIPT_SCHEMA, receipts_key
 from hub.schemas.catalog import iter_schema_files, load_catalog
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError
-from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
+from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE, frame
 from hub.settings import Settings
-from hub.topics import TopicCreationError, TopicSpec, ensure_topics
+from hub.topics import TopicCreationError, TopicSpec, ensure_topics, read_snapshot
 
 log = logging.getLogger("hub.router")
 # Routing in-process holds the event loop; every so many events it lets other tasks run (the
@@ -63,6 +68,11 @@ class RouterConfig:
     instance: str = "0"
     dlq_topic: str = "hub.dlq"
     audit_topic: str = "hub.audit"
+    receipts_topic: str = "hub.receipts"
+    receipts_retention_days: int = 3653
+    agreements_topic: str = "hub.agreements"
+    quality_topic: str = "hub.quality"
+    late_after_s: float = 3600.0
     max_batch: int = 5000
     poll_ms: int = 100
     watch_interval: float = 2.0
@@ -91,6 +101,11 @@ class RouterConfig:
             "instance": settings.router_instance,
             "dlq_topic": settings.dlq_topic,
             "audit_topic": settings.audit_topic,
+            "receipts_topic": settings.receipts_topic,
+            "receipts_retention_days": settings.receipts_retention_days,
+            "agreements_topic": settings.agreements_topic,
+            "quality_topic": settings.quality_topic,
+            "late_after_s": settings.quality_late_after_s,
             "workers": default_workers()
             if settings.router_workers is None
             else settings.router_workers,
@@ -115,6 +130,9 @@ class _Revocation(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(map(str, assigned))})
+        # Summaries of partitions that were another instance's until now: as it committed them
+        # (read before the next commit: fetching may already go on while this runs).
+        self._router.quality_stale = True
 
 
 def fingerprint(*dirs: Path) -> tuple:
@@ -165,8 +183,20 @@ class Router:
         self._workers: RouteWorkers | None = None
         self._writers: dict[int, str] = {}  # writer schemas by id, as workers need them
         self._inflight: _InFlight | None = None  # the batch being committed
+        self.accounting = Accounting(
+            receipts_key(master_secret), True, round(config.late_after_s * 1_000_000)
+        )
+        self.receipts_only = Accounting(self.accounting.receipts_key, False)
+        self._quality = QualityLedger()
+        self.quality_stale = True  # restore from hub.quality before the next commit
+        self._receipts_schema_id = 0
+        self._quality_schema_id = 0
+        # agreement versions (content hash -> JSON) to write with the next batch
+        self._versions: dict[str, bytes] = {}
         self.committed_batches = 0
         self.committed_events = 0
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("router", log)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> Router:
@@ -185,7 +215,24 @@ class Router:
         cfg = self.config
         self._audit_schema_id = await self._register(f"{cfg.audit_topic}-value", AUDIT_SCHEMA)
         self._serde.add_schema(self._audit_schema_id, AUDIT_SCHEMA)
-        await ensure_topics(cfg.bootstrap, [cfg.dlq_topic, cfg.audit_topic], security=cfg.security)
+        self._receipts_schema_id = await self._register(
+            f"{cfg.receipts_topic}-value", RECEIPT_SCHEMA
+        )
+        self._quality_schema_id = await self._register(f"{cfg.quality_topic}-value", SUMMARY_SCHEMA)
+        self._serde.add_schema(self._quality_schema_id, SUMMARY_SCHEMA)
+        compacted = {"cleanup.policy": "compact"}
+        retention = str(cfg.receipts_retention_days * 86_400_000)
+        await ensure_topics(
+            cfg.bootstrap,
+            [
+                cfg.dlq_topic,
+                cfg.audit_topic,
+                TopicSpec(cfg.receipts_topic, config={"retention.ms": retention}),
+                TopicSpec(cfg.agreements_topic, config=compacted),
+                TopicSpec(cfg.quality_topic, config=compacted),
+            ],
+            security=cfg.security,
+        )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=cfg.bootstrap,
             **cfg.security.aiokafka(),
@@ -216,6 +263,7 @@ class Router:
             metadata_max_age_ms=30_000,
         )
         await start_client(self._consumer, cfg.security, cfg.bootstrap)
+        await self.broker.start(cfg.bootstrap, cfg.security)
         announce(self._engine)
         await self._apply_table(await self.build_table())
         self._watcher = asyncio.create_task(self._watch(), name="agreements-watch")
@@ -236,7 +284,29 @@ class Router:
             if self._workers:
                 await self._workers.stop()
         await self._registry.aclose()
+        await self.broker.stop()
         log.info("router stopped", extra={"router": self.config.name})
+
+    async def restore_quality(self) -> None:
+        """The quality summaries as committed in ``hub.quality``."""
+        cfg = self.config
+        records = await read_snapshot(cfg.bootstrap, cfg.quality_topic, security=cfg.security)
+        await self._learn_ids(
+            {int.from_bytes(r.value[1:HEADER_SIZE], "big") for r in records if r.value}
+        )
+        summaries = []
+        for record in records:
+            if record.value is None:
+                continue
+            try:
+                summaries.append(self._serde.decode(record.value))
+            except Exception as error:  # a summary we cannot read: counted from zero, said
+                log.error(
+                    "quality summary unreadable",
+                    extra={"offset": record.offset, "error": str(error)},
+                )
+        self._quality.restore(summaries)
+        log.info("quality summaries restored", extra={"summaries": len(summaries)})
 
     def stop(self) -> None:
         """Finish the batch in flight, then leave ``run`` (SIGTERM does this)."""
@@ -294,8 +364,10 @@ class Router:
             log.warning("source topics not there yet", extra={"topics": sorted(error.failures)})
         for topic in deliveries:
             self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
+        for route in table.routes:  # written with the next batch, before any receipt names them
+            self._versions[route.compiled.content_hash] = agreement_bytes(route.compiled.agreement)
         if self._engine.core is not None:
-            native = NativeTable(self._engine.core, table, self._secret)
+            native = NativeTable(self._engine.core, table, self._secret, self.accounting)
             for schema_id, text in self._writers.items():
                 for topic in native.sources:
                     native.learn(topic, schema_id, text, self._serde.schema(schema_id).canonical)
@@ -309,7 +381,9 @@ class Router:
         old_topics = self._table.topics
         workers = None
         if self.config.workers:  # a new table is a new pool: workers compile what was registered
-            workers = RouteWorkers(self.config.workers, table, self._secret, self._engine.name)
+            workers = RouteWorkers(
+                self.config.workers, table, self._secret, self._engine.name, self.accounting
+            )
             await workers.start()
         try:
             await self.use_table(table)
@@ -460,7 +534,16 @@ class Router:
                 if i:
                     await asyncio.sleep(0)  # heartbeats, fetches and /metrics go on meanwhile
                 part = records[i : i + YIELD_EVERY]
-                outcome.merge(route_events(source, ((r, r) for r in part), self._serde, now, name))
+                outcome.merge(
+                    route_events(
+                        source,
+                        ((r, r) for r in part),
+                        self._serde,
+                        now,
+                        name,
+                        accounting=self.accounting,
+                    )
+                )
         return outcome
 
     async def _route_native(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
@@ -480,13 +563,16 @@ class Router:
             else:
                 await self._teach(native, tp.topic, native.unknown_ids(tp.topic, records))
             work.append((source, core, records))
-        name, serde = self.config.name, self._serde
+        name, serde, accounting = self.config.name, self._serde, self.accounting
 
         def route_all() -> Outcome:
             outcome = Outcome()
             for source, core, records in work:
                 if core is None:
-                    outcome.merge(route_events(source, ((r, r) for r in records), serde, now, name))
+                    events = ((r, r) for r in records)
+                    outcome.merge(
+                        route_events(source, events, serde, now, name, accounting=accounting)
+                    )
                 else:
                     outcome.merge(route_native(core, records, serde, now, name))
             return outcome
@@ -505,6 +591,7 @@ class Router:
         self, outcome: Outcome, offsets: dict[TopicPartition, int], events: int, started: float
     ) -> None:
         await self.commit(outcome, offsets, self.config.group)
+        self.broker.ok()
         self.committed_events += events
         metrics.PROCESSING.observe(time.perf_counter() - started)
         metrics.count(metrics.DELIVERIES, outcome.delivered.items())
@@ -535,7 +622,8 @@ class Router:
 
     async def _retry_later(self, error: BaseException, *batches: dict) -> None:
         metrics.TRANSACTIONS.labels("aborted").inc()
-        log.warning("batch not committed, reading it again", extra={"error": repr(error)})
+        if not self.broker.report(error):  # else counted: the outage is logged once
+            log.warning("batch not committed, reading it again", extra={"error": repr(error)})
         self._rewind(*batches)
         await asyncio.sleep(self.config.retry_backoff)
 
@@ -545,7 +633,9 @@ class Router:
         log.error("a routing worker died; starting the pool again")
         metrics.WORKER_RESTARTS.inc()
         old = self._workers
-        self._workers = RouteWorkers(old.count, self._table, self._secret, self._engine.name)
+        self._workers = RouteWorkers(
+            old.count, self._table, self._secret, self._engine.name, self.accounting
+        )
         with contextlib.suppress(Exception):
             await old.stop()
         await self._workers.start()
@@ -591,14 +681,23 @@ class Router:
     async def commit(
         self, outcome: Outcome, offsets: dict[TopicPartition, int], group: str
     ) -> None:
-        """One transaction: deliveries, dead letters, audit records and ``group``'s offsets."""
+        """One transaction: deliveries, dead letters, audit records, receipts, quality
+        summaries, new agreement versions and ``group``'s offsets."""
         producer = self._producer
         assert producer is not None
         cfg = self.config
+        now = datetime.now(UTC)
         await producer.begin_transaction()
         try:
             batches = _Batches(producer, self._partition_counts)
-            await batches.learn(cfg.dlq_topic, cfg.audit_topic, *{d[0] for d in outcome.deliveries})
+            await batches.learn(
+                cfg.dlq_topic,
+                cfg.audit_topic,
+                cfg.receipts_topic,
+                cfg.agreements_topic,
+                cfg.quality_topic,
+                *{d[0] for d in outcome.deliveries},
+            )
             add = batches.add
             for topic, key, value, headers in outcome.deliveries:
                 full = add(topic, key, value, headers)
@@ -613,6 +712,21 @@ class Router:
                 full = add(cfg.audit_topic, record["agreement_id"].encode(), data, [])
                 if full is not None:
                     await batches.send(full)
+            versions = dict(self._versions)
+            for records in self._accounts(outcome, versions):
+                for topic, key, value in records:
+                    full = add(topic, key, value, [])
+                    if full is not None:
+                        await batches.send(full)
+            if outcome.quality and self.quality_stale:
+                await self.restore_quality()
+                self.quality_stale = False
+            staged = self._quality.stage(outcome.quality, now) if outcome.quality else None
+            for key, summary in staged.records if staged else ():
+                data = self._serde.encode(self._quality_schema_id, summary)
+                full = add(cfg.quality_topic, key, data, [])
+                if full is not None:
+                    await batches.send(full)
             await batches.flush()
             await producer.send_offsets_to_transaction(offsets, group)
             await producer.commit_transaction()
@@ -622,6 +736,25 @@ class Router:
             raise
         metrics.TRANSACTIONS.labels("committed").inc()
         self.committed_batches += 1
+        for version in versions:
+            self._versions.pop(version, None)
+        if staged is not None:
+            self._quality.apply(staged)
+            metrics.count_quality(staged.added)
+        metrics.RECEIPTS.inc(sum(p.count for p in outcome.receipts.values()))
+
+    def _accounts(self, outcome: Outcome, versions: dict[str, bytes]) -> list[list]:
+        """Agreement versions and receipts of a batch, as (topic, key, value) to send."""
+        cfg = self.config
+        recorded_at = datetime.now(UTC)
+        out = [[(cfg.agreements_topic, h.encode(), body) for h, body in versions.items()]]
+        receipts = []
+        for part in outcome.receipts.values():
+            for body in receipt_bodies(part, self._table, recorded_at):
+                value = frame(self._receipts_schema_id, body)
+                receipts.append((cfg.receipts_topic, part.agreement_id.encode(), value))
+        out.append(receipts)
+        return out
 
     def _rewind(self, *batches: dict[TopicPartition, list]) -> None:
         """After an aborted transaction, read again from the first offsets not committed."""

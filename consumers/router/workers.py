@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from consumers.router.engine import NativeTable, route_native, select_engine
-from consumers.router.process import Outcome, Record, route_events
+from consumers.router.process import Accounting, Outcome, Record, route_events
 from consumers.router.routes import Route, RoutingTable, SourceRoutes
 from consumers.router.runtime import tune_gc
 from hub.agreements import compile_agreement
@@ -71,9 +71,16 @@ class TableSpec:
     # (source topic, source schema as canonical JSON, ((agreement, output schema id), ...))
     sources: tuple[tuple[str, str, tuple[tuple[Agreement, int], ...]], ...]
     engine: str | None = None  # the router's (consumers.router.engine.select_engine)
+    accounting: Accounting | None = None  # receipts and quality, as the router keeps them
 
     @classmethod
-    def of(cls, table: RoutingTable, secret: bytes, engine: str | None = None) -> TableSpec:
+    def of(
+        cls,
+        table: RoutingTable,
+        secret: bytes,
+        engine: str | None = None,
+        accounting: Accounting | None = None,
+    ) -> TableSpec:
         return cls(
             secret,
             tuple(
@@ -85,6 +92,7 @@ class TableSpec:
                 for topic, source in table.sources.items()
             ),
             engine,
+            accounting,
         )
 
     def build(self) -> tuple[RoutingTable, AvroSerde]:
@@ -112,7 +120,7 @@ def _serve(conn: Connection, spec: TableSpec) -> None:
     try:
         table, serde = spec.build()
         core = select_engine(spec.engine).core  # the router's engine
-        native = None if core is None else NativeTable(core, table, spec.secret)
+        native = None if core is None else NativeTable(core, table, spec.secret, spec.accounting)
     except Exception as error:  # e.g. an agreement that no longer compiles here: say why
         conn.send(("error", _said(error)))
         return
@@ -126,7 +134,7 @@ def _serve(conn: Connection, spec: TableSpec) -> None:
         if task is None:
             return
         try:
-            conn.send(("ok", _route(table, serde, native, *task)))
+            conn.send(("ok", _route(table, serde, native, spec.accounting, *task)))
         except Exception as error:
             conn.send(("error", _said(error)))
 
@@ -146,6 +154,7 @@ def _route(
     table: RoutingTable,
     serde: AvroSerde,
     native: NativeTable | None,
+    accounting: Accounting | None,
     topic: str,
     rows: list[Row],
     writers: dict[int, str],
@@ -158,7 +167,10 @@ def _route(
     records = [Record(topic, *row) for row in rows]
     core = None if native is None else native.sources.get(topic)
     if core is None:
-        return route_events(table.sources[topic], ((r, r) for r in records), serde, now, router)
+        source = table.sources[topic]
+        return route_events(
+            source, ((r, r) for r in records), serde, now, router, accounting=accounting
+        )
     for schema_id in core.core.unknown_ids(records):
         if schema_id in writers:
             core.learn(schema_id, writers[schema_id], serde.schema(schema_id).canonical)
@@ -229,10 +241,15 @@ class RouteWorkers:
     """
 
     def __init__(
-        self, count: int, table: RoutingTable, secret: bytes, engine: str | None = None
+        self,
+        count: int,
+        table: RoutingTable,
+        secret: bytes,
+        engine: str | None = None,
+        accounting: Accounting | None = None,
     ) -> None:
         self.count = count
-        self._spec = TableSpec.of(table, secret, engine)
+        self._spec = TableSpec.of(table, secret, engine, accounting)
         self._workers: list[_Worker] = []
 
     async def __aenter__(self) -> RouteWorkers:

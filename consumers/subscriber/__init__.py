@@ -10,6 +10,7 @@ See ``consumers/subscriber/README.md``.
 """
 
 from consumers.subscriber.delivery import Delivery, DeliveryId, parse_delivery_id
+from consumers.subscriber.erasure import ErasureRequest, ErasureScope
 from consumers.subscriber.errors import (
     NoDeliveryTopicsError,
     SchemaUnavailableError,
@@ -22,6 +23,8 @@ from consumers.subscriber.subscription import Subscription
 __all__ = [
     "Delivery",
     "DeliveryId",
+    "ErasureRequest",
+    "ErasureScope",
     "NoDeliveryTopicsError",
     "SchemaUnavailableError",
     "SubscriberError",

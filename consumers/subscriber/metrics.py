@@ -27,6 +27,11 @@ SKIPPED = Counter(
     "Undecodable records the application chose to skip, by subscriber and topic",
     ["subscriber", "topic"],
 )
+ERASURES = Counter(
+    "hub_subscriber_erasure_requests_total",
+    "Erasure requests received, by subscriber and whether an on_erasure hook handled them",
+    ["subscriber", "handled"],
+)
 COMMITS = Counter(
     "hub_subscriber_commits_total",
     "Offset commits of acknowledged deliveries, by subscriber",

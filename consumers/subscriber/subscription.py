@@ -23,6 +23,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -37,16 +38,18 @@ from consumers.subscriber.delivery import (
     ModelLookup,
     build_delivery,
     describe_schema,
+    parse_headers,
     serde_failure,
     undecodable,
 )
+from consumers.subscriber.erasure import ErasureHook, ErasureRequest, erasure_request, is_erasure
 from consumers.subscriber.errors import (
     NoDeliveryTopicsError,
     SchemaUnavailableError,
     SubscriberError,
     UndecodableDeliveryError,
 )
-from consumers.subscriber.metrics import COMMITS, DECODE_FAILURES, SKIPPED
+from consumers.subscriber.metrics import COMMITS, DECODE_FAILURES, ERASURES, SKIPPED
 from consumers.subscriber.models import model_for
 from consumers.subscriber.topics import (
     check_topic_access,
@@ -88,6 +91,7 @@ class Subscription:
         fetch_max: int = 500,
         fetch_timeout: float = 1.0,
         models: ModelLookup | None = model_for,
+        on_erasure: ErasureHook | None = None,
     ) -> None:
         """``agreements``: read only these agreements' deliveries (default: all the subscriber
         may see); ``topics``: delivery topics by name instead of discovering them (an
@@ -96,7 +100,12 @@ class Subscription:
         previous delivery is acknowledged when the loop asks for the next one and on a clean
         exit; ``from_beginning``: a new group starts at the oldest delivery kept, not the
         newest; ``commit_interval``: seconds between commits of acknowledged offsets;
-        ``models``: how to find a delivery's generated model (None: records stay dicts)."""
+        ``models``: how to find a delivery's generated model (None: records stay dicts);
+        ``on_erasure``: awaited with each erasure request (``ErasureRequest``) in its place among
+        the deliveries; its offset is committed only after the hook returned (a hook that
+        raises gets the request again). Without a hook an erasure request is logged as a
+        warning, counted (``hub_subscriber_erasure_requests_total{handled="no"}``) and passed
+        over; the data-protection officer's ``hub rights status`` shows it unconfirmed."""
         if not subscriber or not name:
             raise ValueError("a subscription needs a subscriber and a name")
         if bootstrap_servers is None or registry_url is None:
@@ -134,6 +143,7 @@ class Subscription:
         self._last_commit = time.monotonic()
         self._failed_at: tuple[str, int, int] | None = None  # counted once, raised each time
         self._stale_models_warned: set[str] = set()
+        self.on_erasure = on_erasure
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -274,6 +284,9 @@ class Subscription:
                 await self._fetch(self.fetch_max, self.fetch_timeout)
                 continue
             tp, record = pending[0]
+            if is_erasure(record.headers):  # never a Delivery: the hook, in its place
+                await self._erasure(tp, record)
+                continue
             delivery = self._decode(record)
             if delivery is None:  # a schema id never seen: ask the registry, then decode
                 await self._learn(record)
@@ -302,15 +315,18 @@ class Subscription:
             self._mark_all(in_hand)
             in_hand.clear()
         pending = self._pending
-        while not pending:
-            await self._fetch(size, timeout)
+        while not pending or is_erasure(pending[0][1].headers):
+            if pending:  # the deliveries before it were handed out: now the hook
+                await self._erasure(*pending[0])
+            else:
+                await self._fetch(size, timeout)
         batch: list[Delivery] = []
         received: Counter[DeliverySchema] = Counter()
         try:
             while pending and len(batch) < size:
                 unknown = self._fill(batch, size, received)
-                if unknown is None:
-                    break
+                if unknown is None or is_erasure(unknown.headers):
+                    break  # an erasure request waits for the next call, after this batch
                 await self._learn(unknown)  # a schema id never seen: ask, then go on filling
         except (UndecodableDeliveryError, SchemaUnavailableError):
             if not batch:
@@ -327,10 +343,12 @@ class Subscription:
         self, batch: list[Delivery], size: int, received: Counter[DeliverySchema]
     ) -> KafkaRecord | None:
         """Decode pending records into ``batch`` until it is full or nothing is pending; the
-        record whose schema must be fetched first, if one stops it."""
+        record whose schema must be fetched first, or an erasure request, if one stops it."""
         pending, tracker, decode = self._pending, self._tracker, self._decode
         while pending and len(batch) < size:
             tp, record = pending[0]
+            if is_erasure(record.headers):
+                return record
             delivery = decode(record)
             if delivery is None:
                 return record
@@ -465,6 +483,86 @@ class Subscription:
         self._tracker.skipped(tp, record.offset)
         SKIPPED.labels(self.subscriber, record.topic).inc()
         log.warning("subscription %s skipped %s", self.group, error)
+
+    # -- erasure requests ---------------------------------------------------------------------
+    async def _erasure(self, tp: TopicPartition, record: KafkaRecord) -> None:
+        """The erasure request at the head of ``pending``: to the hook (or passed over with a
+        warning), then acknowledged; a hook that raises leaves it at the head."""
+        request = await self._erasure_request(record)
+        if self.on_erasure is None:
+            log.warning(
+                "subscription %s: erasure request %s of case %s (%s/%d/%d) passed over: no "
+                "on_erasure hook; erase the data by hand and confirm with `hub rights confirm "
+                "--case %s --subscriber %s`",
+                self.group,
+                request.request_id,
+                request.case,
+                record.topic,
+                record.partition,
+                record.offset,
+                request.case,
+                self.subscriber,
+            )
+            ERASURES.labels(self.subscriber, "no").inc()
+        else:
+            await self.on_erasure(request)
+            ERASURES.labels(self.subscriber, "yes").inc()
+        pending = self._pending
+        # A rebalance during the hook may have taken the partition (and this record) away.
+        if pending and pending[0][1] is record:
+            pending.popleft()
+            self._tracker.skipped(tp, record.offset)
+
+    async def _erasure_request(self, record: KafkaRecord) -> ErasureRequest:
+        value = record.value
+        if value is None or len(value) < HEADER_SIZE or value[0] != MAGIC_BYTE:
+            raise self._failed(
+                undecodable(
+                    record, None, "an erasure request not in Confluent wire format", "Erasure"
+                )
+            )
+        schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
+        if schema_id not in self._serde:
+            assert self._registry is not None
+            try:
+                text = await self._registry.schema_by_id(schema_id)
+            except RegistryError as exc:
+                raise SchemaUnavailableError(
+                    f"{record.topic}/{record.partition}/{record.offset}: cannot fetch the "
+                    f"erasure request's schema id {schema_id}: {exc}",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    schema_id=schema_id,
+                ) from None
+            self._serde.add_schema(schema_id, text)
+        try:
+            data = self._serde.decode(value)
+            return erasure_request(
+                record, data, parse_headers(record.headers).cloudevent, self._confirm_erasure
+            )
+        except (SerdeError, KeyError, TypeError) as exc:
+            raise self._failed(
+                undecodable(record, schema_id, f"not an erasure request: {exc}", "Erasure")
+            ) from None
+
+    async def _confirm_erasure(self, request: ErasureRequest, note: str | None) -> None:
+        from consumers.rights.broker import Broker
+
+        broker = Broker(self.bootstrap_servers, self.registry_url, self.security)
+        try:
+            await broker.confirm(
+                request.confirm_topic,
+                {
+                    "case": request.case,
+                    "subscriber": self.subscriber,
+                    "request_ids": [request.request_id],
+                    "note": note,
+                    "confirmed_at": datetime.now(UTC),
+                },
+            )
+        finally:
+            await broker.aclose()
 
     # -- acknowledgements ---------------------------------------------------------------------
     def _mark(self, delivery: Delivery) -> None:

@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from consumers.rights.contract import ERASURE_TYPE
 from hub.serde.json import AGREEMENT_HEADER, DELIVERY_HEADER, ENVELOPE, dumps
 from hub.serde.json import delivery_id as hub_delivery_id
 
 # CloudEvents context attributes that pass from the delivery's Kafka headers to HTTP headers.
 _CE_HEADERS = tuple(ENVELOPE)
+# The data-protection officer's erasure request (ERASURE_TYPE) travels the delivery topics like
+# a delivery and is pushed like one; it is no delivery, so its own ce_id is its id.
 __all__ = ["AGREEMENT_HEADER", "DELIVERY_HEADER", "cloudevent_headers", "json_body"]
 
 
@@ -43,6 +46,8 @@ def delivery_id(
     found = headers.get(DELIVERY_HEADER)
     if found:
         return found
+    if headers.get("ce_type") == ERASURE_TYPE and headers.get("ce_id"):
+        return headers["ce_id"]
     if agreement:
         return hub_delivery_id(agreement, topic, partition, offset)
     return f"{topic}/{partition}/{offset}"
@@ -63,5 +68,6 @@ def cloudevent_headers(
     agreement = headers.get(AGREEMENT_HEADER) or agreement
     if agreement:
         out["ce-hubagreement"] = header_value(agreement)
-    out["ce-hubdelivery"] = header_value(msg_id)
+    if headers.get("ce_type") != ERASURE_TYPE:
+        out["ce-hubdelivery"] = header_value(msg_id)
     return out

@@ -112,6 +112,9 @@ class HubTopics:
     webhooks_group: str = "hub-webhooks"
     webhooks_dlq: str = "hub.webhooks.dlq"
     gateway_idempotency: str = "hub.gateway.idempotency"
+    rights: str = "hub.rights"
+    rights_confirmations: str = "hub.rights.confirmations."
+    rights_transactions: str = "hub-rights"
 
     def progress_topic(self, department: str) -> str:
         """Each department's connectors keep their progress in a topic of their own."""
@@ -139,9 +142,12 @@ def desired_bindings(
     today: dt.date,
     topics: HubTopics | None = None,
     webhook_agreements: Iterable[str] = (),
+    feature_views: Iterable[str] = (),
 ) -> set[Binding]:
     """Every ACL the catalog implies on ``today``. ``webhook_agreements``: the agreements that
-    webhook subscriptions push; subscribers with pull tokens are read by the pull API."""
+    webhook subscriptions push; subscribers with pull tokens are read by the pull API.
+    ``feature_views``: the names of the feature views, whose published (k-anonymous) windows
+    the portal shows staff."""
     topics = topics or HubTopics()
     grants = sorted(grants, key=lambda g: g.agreement_id)
     out: list[Binding] = []
@@ -300,7 +306,15 @@ def desired_bindings(
     out += _grants(
         "hub-audit", TOPIC, LITERAL, topics.audit, (READ, DESCRIBE), "read the audit trail"
     )
-    out += portal_bindings(principals, topics)
+    out += _grants(
+        "hub-audit",
+        TOPIC,
+        LITERAL,
+        topics.quality,
+        (READ, DESCRIBE),
+        "read the daily quality summaries (hub quality report)",
+    )
+    out += portal_bindings(principals, topics, feature_views)
 
     # The two HTTP ways in read on a subscriber's behalf, only what the subscriber may read.
     pushed = set(webhook_agreements)
@@ -336,12 +350,17 @@ def desired_bindings(
         (READ, WRITE, DESCRIBE, CREATE),
         "given-up webhook deliveries and their replay",
     )
+    out += rights_bindings(grants, topics)
     return set(out)
 
 
-def portal_bindings(principals: Principals, topics: HubTopics) -> list[Binding]:
-    """``hub-portal`` folds the audit trail and the dead letters (their headers: origin and
-    reason) and shows how long the topics keep data; it reads no raw topic and no delivery."""
+def portal_bindings(
+    principals: Principals, topics: HubTopics, feature_views: Iterable[str] = ()
+) -> list[Binding]:
+    """``hub-portal`` folds the audit trail, the dead letters (their headers: origin and
+    reason), the quality summaries and the feature views' published windows, and shows how
+    long the topics keep data; it reads no raw topic, no delivery and not the feature store's
+    state changelog (which holds contributor pseudonyms): each view's topic by name."""
     out = _grants(
         "hub-portal",
         TOPIC,
@@ -366,6 +385,23 @@ def portal_bindings(principals: Principals, topics: HubTopics) -> list[Binding]:
         (DESCRIBE,),
         "show which dead letters wait for a replay",
     )
+    out += _grants(
+        "hub-portal",
+        TOPIC,
+        LITERAL,
+        topics.quality,
+        (READ, DESCRIBE),
+        "show each data set's quality figures (counts, no content)",
+    )
+    for view in sorted(set(feature_views)):
+        out += _grants(
+            "hub-portal",
+            TOPIC,
+            LITERAL,
+            f"{topics.features_prefix}{view}",
+            (READ, DESCRIBE),
+            f"show staff the k-anonymous trend of {view} (Lagebild)",
+        )
     for dept in sorted(principals.departments.values(), key=lambda d: d.name):
         out += _grants(
             "hub-portal",
@@ -400,3 +436,78 @@ def reads_raw(binding: Binding, principals: Principals) -> str | None:
         ):
             return dept.name
     return None
+
+
+def rights_bindings(grants: Iterable[Grant], topics: HubTopics) -> list[Binding]:
+    """``hub-rights``, the data-protection officer's tool for data-subject requests: it reads
+    the receipts and the agreement versions (whom did what reach), the deliveries (what the
+    recipient received, still kept), writes the trail ``hub.rights`` and an erasure request to
+    each recipient's delivery topic, and reads the confirmations. Kafka's ACLs are per topic, so
+    Write on a delivery topic is Write of any record: that it only ever writes erasure requests
+    there is the tool's code, audited in ``hub.rights``, not the broker's doing. It does not
+    read ``hub.audit``: the receipts and the agreement versions say more, per delivery.
+
+    Every recipient of an agreement, also of an expired one (it may still hold what it got),
+    may write its own confirmations topic and no other: Kafka does not tell a reader who wrote
+    a record, the topic's ACL does."""
+    rights = "hub-rights"
+    out = _grants(
+        rights,
+        TOPIC,
+        LITERAL,
+        topics.receipts,
+        (READ, DESCRIBE),
+        "find a person's deliveries by keyed hash",
+    )
+    out += _grants(
+        rights,
+        TOPIC,
+        LITERAL,
+        topics.agreements,
+        (READ, DESCRIBE),
+        "the agreement version in force at each delivery",
+    )
+    out += _grants(
+        rights,
+        TOPIC,
+        LITERAL,
+        topics.rights,
+        (READ, WRITE, DESCRIBE, CREATE),
+        "the trail of data-subject requests",
+    )
+    out += _grants(
+        rights,
+        TOPIC,
+        PREFIXED,
+        topics.rights_confirmations,
+        (READ, DESCRIBE, CREATE),
+        "read the recipients' confirmations of erasures (and create their topics)",
+    )
+    out += _grants(
+        rights,
+        TXN,
+        PREFIXED,
+        topics.rights_transactions,
+        (WRITE, DESCRIBE),
+        "erasure requests and their trail record in one transaction",
+    )
+    grants = sorted(grants, key=lambda g: g.agreement_id)
+    for g in grants:
+        out += _grants(
+            rights,
+            TOPIC,
+            LITERAL,
+            g.delivery_topic,
+            (READ, WRITE, DESCRIBE),
+            f"show what {g.subscriber} received under {g.agreement_id}, send it erasure requests",
+        )
+    for subscriber in sorted({g.subscriber for g in grants}):
+        out += _grants(
+            subscriber,
+            TOPIC,
+            LITERAL,
+            topics.rights_confirmations + subscriber,
+            (WRITE, DESCRIBE),
+            "confirm erasure requests (its own confirmations topic only)",
+        )
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ class AccessCatalog:
     feature_topics: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
     webhook_agreements: tuple[str, ...] = ()
+    feature_views: tuple[str, ...] = ()
 
     def bindings(self, today: dt.date, topics: HubTopics | None = None) -> set[Binding]:
         return desired_bindings(
@@ -31,6 +33,7 @@ class AccessCatalog:
             today=today,
             topics=topics or HubTopics(),
             webhook_agreements=self.webhook_agreements,
+            feature_views=self.feature_views,
         )
 
 
@@ -101,6 +104,16 @@ def _feature_topics(directory: Path, grants: list[Grant]) -> tuple[list[str], li
     return topics, problems
 
 
+# As ``consumers.features.definition`` allows them: never ``state``, the changelog's topic.
+_VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _feature_views(directory: Path) -> list[str]:
+    """The names of the feature views: each publishes its windows to ``hub.features.<name>``."""
+    names = (data.get("name") for _, data in _yaml_files(directory, []))
+    return sorted({n for n in names if isinstance(n, str) and _VIEW_NAME.match(n) and n != "state"})
+
+
 def _webhook_agreements(directory: Path, grants: list[Grant]) -> tuple[list[str], list[str]]:
     """The agreements the webhook subscriptions (``subscriptions/*.yaml``) push: those named
     under ``agreements``, each of the subscription's own ``subscriber``."""
@@ -142,4 +155,5 @@ def load_access_catalog(catalog_dir: Path) -> AccessCatalog:
         tuple(feature_topics),
         tuple(problems + feature_problems + push_problems),
         tuple(pushed),
+        tuple(_feature_views(catalog_dir / "features")),
     )

@@ -48,12 +48,17 @@ SERVICES: dict[str, str] = {
     "aggregates",
     "hub-gateway": "HTTP ingest gateway: publishes for the departments it accepts",
     "hub-connect": "Connector operations: reads the connectors' progress",
-    "hub-audit": "Data-protection officer: reads the audit trail hub.audit",
+    "hub-audit": "Data-protection officer: reads the audit trail hub.audit and the quality "
+    "summaries hub.quality",
     "hub-webhooks": "Webhook push: reads the deliveries of the webhook subscriptions and POSTs "
     "them to the subscribers' endpoints",
     "hub-deliveries": "Pull API: reads the deliveries of subscribers that fetch them over HTTP",
+    "hub-rights": "Data-protection officer's tool for data-subject requests: reads the "
+    "receipts, the agreement versions and the deliveries, writes the trail hub.rights and "
+    "erasure requests to the recipients' delivery topics, reads their confirmations",
     "hub-portal": "Transparency portal: reads the audit trail hub.audit and the dead letters "
-    "hub.dlq (shows their origin and reason, never their content), the topics' retention",
+    "hub.dlq (shows their origin and reason, never their content), the quality summaries "
+    "hub.quality, the feature views' published windows, the topics' retention",
     "hub-admin": "Administrator: super user of the broker and the registry (ACLs, credentials, "
     "configuration)",
 }

@@ -39,7 +39,20 @@ def hub_topics(settings: Settings) -> HubTopics:
         router_group=settings.router_group,
         registry=settings.registry_topic,
         access_ledger=settings.access_topic,
+        rights=settings.rights_topic,
+        rights_confirmations=settings.rights_confirmations_prefix,
+        features_prefix=_features_prefix(),
     )
+
+
+def _features_prefix() -> str:
+    """Where the feature pipeline publishes (``HUB_FEATURES_OUTPUT_PREFIX``): its own ACLs and
+    the portal's read of each view's windows follow it."""
+    try:
+        from consumers.features.settings import get_feature_settings
+    except ModuleNotFoundError:  # a trimmed deployment without the feature store
+        return HubTopics.features_prefix
+    return get_feature_settings().output_prefix
 
 
 def broker_access(settings: Settings, security: KafkaSecurity) -> BrokerAccess:

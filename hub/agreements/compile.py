@@ -34,6 +34,7 @@ from fastavro import parse_schema
 
 from hub.agreements.avro_types import OutputTypes, SourceField, index_schema, most_severe
 from hub.agreements.errors import AgreementCheckError, CheckIssue, SpecError, TransformError
+from hub.agreements.history import content_hash
 from hub.agreements.keys import derive_keys
 from hub.agreements.model import Agreement
 from hub.agreements.transforms import (
@@ -91,6 +92,11 @@ class CompiledAgreement:
     @property
     def delivery_topic(self) -> str:
         return self.agreement.topic
+
+    @cached_property
+    def content_hash(self) -> str:
+        """The agreement version's name in audit records and receipts (``history``)."""
+        return content_hash(self.agreement)
 
     @cached_property
     def parsed_schema(self) -> Any:

@@ -9,9 +9,8 @@ which fields went out in which form, after the file in ``catalog/agreements`` ha
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
-
-import orjson
 
 from hub.agreements.model import Agreement, parse_agreement
 
@@ -24,7 +23,9 @@ def agreement_document(agreement: Agreement) -> dict[str, Any]:
 
 
 def agreement_bytes(agreement: Agreement) -> bytes:
-    return orjson.dumps(agreement_document(agreement), option=orjson.OPT_SORT_KEYS)
+    # json, not orjson: an argument may be an integer beyond 64 bits (a bucket width)
+    document = agreement_document(agreement)
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def content_hash(agreement: Agreement) -> str:
@@ -34,4 +35,4 @@ def content_hash(agreement: Agreement) -> str:
 
 def agreement_from_bytes(data: bytes, where: str = "hub.agreements") -> Agreement:
     """A version as stored in ``hub.agreements`` (``where`` names it in errors)."""
-    return parse_agreement(orjson.loads(data), where)
+    return parse_agreement(json.loads(data), where)

@@ -3,7 +3,8 @@
 Raw topics come from the contracts (``schemas/``), delivery topics from the agreements, feature
 outputs from the feature views, progress topics from the departments; the hub's own logs are
 fixed. The policy (partitions, replicas, ``min.insync.replicas``, retention) is one table per
-kind of topic, so a reviewer sees in one place how long what is kept.
+kind of topic in ``catalog/topics.yaml``, so a reviewer sees in one place how long what is
+kept.
 """
 
 from __future__ import annotations
@@ -18,15 +19,12 @@ from hub.access.catalog import load_access_catalog
 from hub.schemas.catalog import load_catalog
 from hub.topics import TopicSpec
 
-REPLICAS = 3
 DAY_MS = 24 * 3600 * 1000
-# Audit and receipts answer Art. 15 and Art. 30 questions: kept three years (the regular
-# limitation period, § 195 BGB), longer than any delivery they describe.
-AUDIT_RETENTION_MS = 3 * 365 * DAY_MS
-RECEIPTS_TOPIC = "hub.receipts"
-QUALITY_TOPIC = "hub.quality"
-# producers/gateway/idempotency.py keeps an Idempotency-Key 24 h (a test checks they agree).
-IDEMPOTENCY_RETENTION_MS = DAY_MS
+POLICY_FILE = Path(__file__).resolve().parents[2] / "catalog" / "topics.yaml"
+
+
+class TopicPolicyError(ValueError):
+    """catalog/topics.yaml is not a valid topic policy; the message names the kind and key."""
 
 
 @dataclass(frozen=True)
@@ -37,24 +35,37 @@ class TopicKind:
     config: dict[str, str | int]
 
 
-DURABLE = {"min.insync.replicas": 2}  # with acks=all a write survives the loss of one node
-COMPACT = {"cleanup.policy": "compact"}
+def load_policy(path: Path = POLICY_FILE) -> tuple[int, dict[str, TopicKind]]:
+    """(replicas, kinds) of ``catalog/topics.yaml``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    replicas = data.get("replicas")
+    if not isinstance(replicas, int) or replicas < 1:
+        raise TopicPolicyError(f"{path}: replicas: a positive integer, got {replicas!r}")
+    kinds: dict[str, TopicKind] = {}
+    for kind, raw in (data.get("kinds") or {}).items():
+        where = f"{path}: kinds.{kind}"
+        unknown = set(raw) - {"partitions", "durable", "retention_days", "compact"}
+        if unknown:
+            raise TopicPolicyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        partitions = raw.get("partitions")
+        if not isinstance(partitions, int) or partitions < 1:
+            raise TopicPolicyError(f"{where}.partitions: a positive integer, got {partitions!r}")
+        config: dict[str, str | int] = {}
+        if raw.get("durable"):
+            config["min.insync.replicas"] = 2
+        days = raw.get("retention_days")
+        if days is not None:
+            if not isinstance(days, int) or days < 1:
+                raise TopicPolicyError(f"{where}.retention_days: whole days, got {days!r}")
+            config["retention.ms"] = days * DAY_MS
+        if raw.get("compact"):
+            config["cleanup.policy"] = "compact,delete" if days is not None else "compact"
+        kinds[kind] = TopicKind(partitions, config)
+    return replicas, kinds
 
-KINDS: dict[str, TopicKind] = {
-    # Six partitions: up to six routers (and subscribers) share the load of one data set.
-    "raw": TopicKind(6, {**DURABLE, "retention.ms": 7 * DAY_MS}),
-    "delivery": TopicKind(6, {**DURABLE, "retention.ms": 7 * DAY_MS}),
-    "audit": TopicKind(1, {**DURABLE, "retention.ms": AUDIT_RETENTION_MS}),
-    "receipts": TopicKind(6, {**DURABLE, "retention.ms": AUDIT_RETENTION_MS}),
-    "registry": TopicKind(1, {**DURABLE, **COMPACT}),  # one partition: the log is the sequencer
-    "dead-letters": TopicKind(1, {"retention.ms": 30 * DAY_MS}),  # a month to fix and replay
-    "quality": TopicKind(1, COMPACT),
-    "state": TopicKind(1, COMPACT),
-    "features": TopicKind(1, {"retention.ms": 30 * DAY_MS}),
-    "idempotency": TopicKind(
-        1, {"cleanup.policy": "compact,delete", "retention.ms": IDEMPOTENCY_RETENTION_MS}
-    ),
-}
+
+REPLICAS, KINDS = load_policy()
+IDEMPOTENCY_RETENTION_MS = int(KINDS["idempotency"].config["retention.ms"])
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,12 @@ def hub_topics(names: HubTopics | None = None) -> list[ClusterTopic]:
     return [
         _topic("registry", names.registry),
         _topic("audit", names.audit),
-        _topic("receipts", RECEIPTS_TOPIC),
+        _topic("receipts", names.receipts),
+        _topic("agreements", names.agreements),
+        _topic("rights", names.rights),
         _topic("dead-letters", names.dlq),
         _topic("dead-letters", names.webhooks_dlq),
-        _topic("quality", QUALITY_TOPIC),
+        _topic("quality", names.quality),
         _topic("state", "hub.features.state"),
         _topic("idempotency", names.gateway_idempotency),
     ]
@@ -105,10 +118,12 @@ def cluster_topics(catalog_dir: Path, schemas_dir: Path) -> list[ClusterTopic]:
     deliveries = sorted({g.delivery_topic for g in access.grants})
     views = feature_views(catalog_dir / "features")
     departments = sorted(access.principals.departments)
+    recipients = sorted({g.subscriber for g in access.grants})
     return [
         *hub_topics(names),
         *(_topic("raw", t) for t in raw),
         *(_topic("delivery", t) for t in deliveries),
+        *(_topic("rights", names.rights_confirmations + r) for r in recipients),
         *(_topic("features", names.features_prefix + v) for v in views),
         *(_topic("state", names.progress_topic(d)) for d in departments),
     ]

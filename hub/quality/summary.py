@@ -11,6 +11,7 @@ No record content is in a summary: counts by rule name and by field path only.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,46 @@ class Figures:
     def flagged_events(self) -> int:
         """Flags summed over rules (an event broken by two rules counts twice)."""
         return sum(self.flagged.values())
+
+
+def fingerprint(ce_id: bytes) -> int:
+    """64 bits of SHA-256 of a ``ce_id``: what the duplicate window remembers of an event."""
+    return int.from_bytes(hashlib.sha256(ce_id).digest()[:8], "big")
+
+
+def optional_fields(schema: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """(dotted path, names) of every optional (``["null", T]``) field of a record schema,
+    reached through records only, in schema order; a field under a null record counts as null."""
+    named: dict[str, Any] = {}
+    out: list[tuple[str, tuple[str, ...]]] = []
+
+    def note(t: Any, ns: str | None) -> None:
+        if isinstance(t, list):
+            for b in t:
+                note(b, ns)
+        elif isinstance(t, dict) and t.get("type") == "record":
+            ns = t.get("namespace", ns)
+            named[t["name"] if "." in t["name"] or not ns else f"{ns}.{t['name']}"] = t
+            named.setdefault(t["name"], t)
+            for f in t.get("fields", []):
+                note(f.get("type"), ns)
+
+    def walk(record: dict[str, Any], names: tuple[str, ...], seen: frozenset) -> None:
+        if id(record) in seen:
+            return
+        for f in record.get("fields", []):
+            t = f.get("type")
+            here = (*names, f["name"])
+            branches = t if isinstance(t, list) else [t]
+            if "null" in branches and len(branches) == 2:
+                out.append((".".join(here), here))
+            inner = [named.get(b, b) if isinstance(b, str) else b for b in branches if b != "null"]
+            if len(inner) == 1 and isinstance(inner[0], dict) and inner[0].get("type") == "record":
+                walk(inner[0], here, seen | {id(record)})
+
+    note(schema, None)
+    walk(schema, (), frozenset())
+    return out
 
 
 def day_of(timestamp_ms: int) -> str:

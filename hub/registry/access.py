@@ -7,7 +7,9 @@ the rights follow from who owns which topic, as the Kafka ACLs do.
 - reads (GET anything, lookups, compatibility checks): every authenticated principal;
 - register and delete under ``<topic>-value``/``<topic>-key``: the topic's writer, which is the
   owning department for a raw topic ``<prefix>.<entity>.<event>``, ``hub-router`` for
-  ``deliver.*``, ``hub.audit`` and ``hub.dlq``, ``hub-features`` for ``hub.features.*``;
+  ``deliver.*``, ``hub.audit``, ``hub.dlq``, ``hub.receipts`` and ``hub.quality``, ``hub-features``
+  for ``hub.features.*``,
+  ``hub-rights`` for ``hub.rights`` and the erasure subjects ``de.hamm.hub.Erasure*``;
 - configuration and mode (PUT/DELETE /config, /mode): ``hub-admin`` only;
 - ``hub-admin`` may do everything; anything not named here is the admin's (deny by default).
 """
@@ -22,11 +24,24 @@ from hub.access.principals import Principals
 ADMIN = "hub-admin"
 ROUTER = "hub-router"
 FEATURES = "hub-features"
+RIGHTS = "hub-rights"
 SUBJECT_SUFFIXES = ("-value", "-key")  # TopicNameStrategy, what every hub client uses
 
 # Topics of the hub itself and their only writer: by prefix, then by name.
 HUB_PREFIX_WRITERS = {"deliver.": ROUTER, "hub.features.": FEATURES}
-HUB_TOPIC_WRITERS = {"hub.audit": ROUTER, "hub.dlq": ROUTER}
+HUB_TOPIC_WRITERS = {
+    "hub.audit": ROUTER,
+    "hub.dlq": ROUTER,
+    "hub.receipts": ROUTER,
+    "hub.quality": ROUTER,
+    "hub.rights": RIGHTS,
+}
+# Subjects named after a record (RecordNameStrategy), not a topic: the erasure requests a
+# recipient finds on its delivery topic, and the confirmations it sends back.
+HUB_SUBJECT_WRITERS = {
+    "de.hamm.hub.ErasureRequested": RIGHTS,
+    "de.hamm.hub.ErasureConfirmed": RIGHTS,
+}
 
 
 class Action(StrEnum):
@@ -79,6 +94,9 @@ class Writer:
 
 def writer_of(subject: str, principals: Principals) -> Writer:
     """The one principal (besides ``hub-admin``) that may register and delete under ``subject``."""
+    named = HUB_SUBJECT_WRITERS.get(subject)
+    if named is not None:
+        return Writer(named, f"the subject {subject} is written by {named} only")
     topic = subject_topic(subject)
     if topic is None:
         return Writer(

@@ -4,6 +4,7 @@
 //!
 //! The engine is plain Rust (`cargo test` needs no Python); `python` is the one PyO3 module.
 
+pub mod account;
 pub mod bucket;
 pub mod civil;
 pub mod decode;

@@ -33,6 +33,8 @@ struct Span {
     key: Option<(usize, usize)>,
     value: Option<(usize, usize)>,
     timestamp_ms: i64,
+    ce_id: Option<(usize, usize)>,
+    flags: Option<(usize, usize)>,
 }
 
 fn bytes_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<Vec<u8>>> {
@@ -107,6 +109,24 @@ impl PySource {
         Ok(())
     }
 
+    /// Write receipt entries: the direct identifiers at `paths`, hashed under `key`, in
+    /// chunks of at most `chunk_bytes` per route.
+    fn set_receipts(&mut self, key: &[u8], paths: Vec<String>, chunk_bytes: usize) -> PyResult<()> {
+        let receipts = crate::account::Receipts::new(&self.inner.reader, key, &paths, chunk_bytes)
+            .map_err(|e| Refused::new_err(e.0))?;
+        self.inner.receipts = Some(receipts);
+        Ok(())
+    }
+
+    /// Measure quality: null shares of the `optional` fields, events late by more than
+    /// `late_after_us`, ce_id fingerprints and `ce_hubquality` flags.
+    fn set_quality(&mut self, optional: Vec<String>, late_after_us: i64) -> PyResult<()> {
+        let quality = crate::account::Quality::new(&self.inner.reader, &optional, late_after_us)
+            .map_err(|e| Refused::new_err(e.0))?;
+        self.inner.quality = Some(quality);
+        Ok(())
+    }
+
     fn knows_writer(&self, schema_id: u32) -> bool {
         self.inner.knows_writer(schema_id)
     }
@@ -146,6 +166,8 @@ impl PySource {
                     key: k.as_deref(),
                     value: Some(v),
                     timestamp_ms: 0,
+                    ce_id: None,
+                    flags: None,
                 })
                 .collect();
             let p = inner.profile(&events);
@@ -166,8 +188,11 @@ impl PySource {
 
     /// Route `records` (one partition's, in offset order) through the routes flagged in
     /// `active`. `origin` is b"<topic>/<partition>/" of the delivery ids. Returns
-    /// (deliveries, event_times, delivered, filtered, reruns, timed): `timed` are the indices
-    /// of the events with an event time.
+    /// (deliveries, event_times, delivered, filtered, reruns, timed, receipts, measured):
+    /// `timed` are the indices of the events with an event time; `receipts` per route
+    /// (entries, encoded items) or None; `measured` (late, nulls per optional field,
+    /// ce_id fingerprints, {ce_hubquality value: events}) or None. A route's receipts are a
+    /// list of chunks (entries, encoded items).
     #[pyo3(signature = (records, active, origin, max_delivery))]
     fn route(
         &self,
@@ -184,6 +209,7 @@ impl PySource {
         let mut spans: Vec<Span> = Vec::new();
         let mut offsets: Vec<i64> = Vec::new();
         let mut envelopes: Vec<Vec<Py<PyTuple>>> = Vec::new();
+        let measuring = self.inner.quality.is_some();
         let place = |b: Option<Vec<u8>>, buffer: &mut Vec<u8>| {
             b.map(|b| {
                 let at = buffer.len();
@@ -198,10 +224,19 @@ impl PySource {
             let timestamp_ms: i64 = record.getattr(intern!(py, "timestamp"))?.extract()?;
             offsets.push(record.getattr(intern!(py, "offset"))?.extract()?);
             let mut envelope = Vec::new();
+            let (mut ce_id, mut flags) = (None, None);
             for header in record.getattr(intern!(py, "headers"))?.try_iter()? {
                 let header = header?;
                 let k = header.get_item(0)?;
                 let name: &str = k.downcast::<PyString>()?.to_str()?;
+                if measuring && (name == "ce_id" || name == "ce_hubquality") {
+                    let v = bytes_of(&header.get_item(1)?, "header")?;
+                    if name == "ce_id" {
+                        ce_id = v;
+                    } else {
+                        flags = v;
+                    }
+                }
                 if self.passthrough.iter().any(|p| p == name) {
                     envelope.push(PyTuple::new(py, [k.clone(), header.get_item(1)?])?.unbind());
                 }
@@ -211,6 +246,8 @@ impl PySource {
                 key: place(key, &mut buffer),
                 value: place(value, &mut buffer),
                 timestamp_ms,
+                ce_id: place(ce_id, &mut buffer),
+                flags: place(flags, &mut buffer),
             });
         }
         let inner = &self.inner;
@@ -222,9 +259,11 @@ impl PySource {
                     key: slice(s.key),
                     value: slice(s.value),
                     timestamp_ms: s.timestamp_ms,
+                    ce_id: slice(s.ce_id),
+                    flags: slice(s.flags),
                 })
                 .collect();
-            inner.route(&events, &active, max_delivery)
+            inner.route(&events, &offsets, &active, max_delivery)
         });
         let mut deliveries = Vec::with_capacity(out.deliveries.len());
         for d in &out.deliveries {
@@ -273,6 +312,32 @@ impl PySource {
             }
             reruns.append((r.event, r.delivery_at, r.event_time_at, failures))?;
         }
+        let receipts: PyObject = if self.inner.receipts.is_some() {
+            let list = PyList::empty(py);
+            for chunks in &out.receipts {
+                let route = PyList::empty(py);
+                for (count, items) in chunks {
+                    route.append((*count, PyBytes::new(py, items)))?;
+                }
+                list.append(route)?;
+            }
+            list.into_any().unbind()
+        } else {
+            py.None()
+        };
+        let measured: PyObject = match &out.measured {
+            Some(m) => {
+                let flags = pyo3::types::PyDict::new(py);
+                for (value, n) in &out.flags {
+                    flags.set_item(PyBytes::new(py, value), *n)?;
+                }
+                (m.late, m.nulls.clone(), out.fingerprints.clone(), flags)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind()
+            }
+            None => py.None(),
+        };
         let result = (
             PyList::new(py, deliveries)?,
             PyList::new(py, &out.event_times)?,
@@ -280,6 +345,8 @@ impl PySource {
             out.filtered,
             reruns,
             out.timed,
+            receipts,
+            measured,
         );
         Ok(result.into_pyobject(py)?.into_any().unbind())
     }

@@ -7,6 +7,7 @@
 //! the Python engine, which writes the dead letters (their reasons are the Python engine's
 //! words, byte for byte) and decides whatever the core deferred.
 
+use crate::account::{fingerprint, Measured, Quality, Receipts};
 use crate::decode::Program;
 use crate::encode::{encode, write_long};
 use crate::fail::{Fail, Result};
@@ -33,6 +34,8 @@ pub struct Source {
     pub zone: Zone,
     pub event_time: Option<usize>,
     pub routes: Vec<Route>,
+    pub receipts: Option<Receipts>,
+    pub quality: Option<Quality>,
     writers: HashMap<u32, Program>,
 }
 
@@ -41,6 +44,9 @@ pub struct EventIn<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub timestamp_ms: i64,
+    /// the `ce_id` and `ce_hubquality` headers, when the quality is measured
+    pub ce_id: Option<&'a [u8]>,
+    pub flags: Option<&'a [u8]>,
 }
 
 pub struct Delivery {
@@ -70,6 +76,14 @@ pub struct BatchOut {
     pub delivered: Vec<u64>,
     pub filtered: Vec<u64>,
     pub reruns: Vec<Rerun>,
+    /// per route: chunks of (entries, their encoded items) of at most the receipts' chunk
+    /// size each, when receipts are written
+    pub receipts: Vec<Vec<(u64, Vec<u8>)>>,
+    /// quality figures of the decoded events, when measured
+    pub measured: Option<Measured>,
+    pub fingerprints: Vec<u64>,
+    /// `ce_hubquality` values and how many events carried each
+    pub flags: HashMap<Vec<u8>, u64>,
 }
 
 impl Source {
@@ -80,6 +94,8 @@ impl Source {
             zone,
             event_time,
             routes: Vec::new(),
+            receipts: None,
+            quality: None,
             writers: HashMap::new(),
         })
     }
@@ -100,21 +116,45 @@ impl Source {
     }
 
     /// Route `events` through the routes whose flag in `active` is set.
-    pub fn route(&self, events: &[EventIn<'_>], active: &[bool], max_delivery: usize) -> BatchOut {
+    /// `offsets`: each event's source offset (receipt entries name them).
+    pub fn route(
+        &self,
+        events: &[EventIn<'_>],
+        offsets: &[i64],
+        active: &[bool],
+        max_delivery: usize,
+    ) -> BatchOut {
         let mut out = BatchOut {
             delivered: vec![0; self.routes.len()],
             filtered: vec![0; self.routes.len()],
             ..BatchOut::default()
         };
+        if self.receipts.is_some() {
+            out.receipts = vec![Vec::new(); self.routes.len()];
+        }
+        let mut measured = self.quality.as_ref().map(Quality::start);
         let mut staged: Vec<Delivery> = Vec::new();
         let mut staged_filtered: Vec<usize> = Vec::new();
+        let mut entry: Vec<u8> = Vec::new();
         for (i, event) in events.iter().enumerate() {
             staged.clear();
             staged_filtered.clear();
+            if measured.is_some() {
+                if let Some(id) = event.ce_id {
+                    out.fingerprints.push(fingerprint(id));
+                }
+                if let Some(flags) = event.flags.filter(|f| !f.is_empty()) {
+                    *out.flags.entry(flags.to_vec()).or_insert(0) += 1;
+                }
+            }
             let mut failures: Vec<(Option<usize>, Fail)> = Vec::new();
             match self.decode(event) {
                 Err(fail) => failures.push((None, fail)),
                 Ok(record) => {
+                    let event_us = self.event_micros(&record);
+                    if let (Some(q), Some(m)) = (&self.quality, measured.as_mut()) {
+                        q.count(&record, event_us, event.timestamp_ms, m);
+                    }
                     for (r, route) in self.routes.iter().enumerate() {
                         if !active[r] {
                             continue;
@@ -138,6 +178,24 @@ impl Source {
                         for &r in &staged_filtered {
                             out.filtered[r] += 1;
                         }
+                        if let (Some(receipts), false) = (&self.receipts, staged.is_empty()) {
+                            entry.clear();
+                            let millis =
+                                event_us.map_or(event.timestamp_ms, |us| us.div_euclid(1000));
+                            receipts.entry(&record, offsets[i], millis, &mut entry);
+                            for d in &staged {
+                                let chunks = &mut out.receipts[d.route];
+                                let full = chunks.last().is_none_or(|(_, items)| {
+                                    items.len() + entry.len() > receipts.chunk_bytes
+                                });
+                                if full {
+                                    chunks.push((0, Vec::new()));
+                                }
+                                let (count, items) = chunks.last_mut().expect("a chunk");
+                                *count += 1;
+                                items.extend_from_slice(&entry);
+                            }
+                        }
                         for d in staged.drain(..) {
                             out.delivered[d.route] += 1;
                             out.deliveries.push(d);
@@ -153,7 +211,18 @@ impl Source {
                 failures,
             });
         }
+        out.measured = measured;
         out
+    }
+
+    /// `occurred_at` in microseconds, when it is a UTC timestamp.
+    fn event_micros(&self, record: &Value<'_>) -> Option<i64> {
+        if let (Some(i), Value::Record(fields)) = (self.event_time, record) {
+            if let Some(Value::Timestamp(us)) = fields.get(i) {
+                return Some(*us);
+            }
+        }
+        None
     }
 
     fn decode<'a>(&'a self, event: &EventIn<'a>) -> Result<Value<'a>> {
@@ -506,9 +575,11 @@ mod plan_tests {
                 key: Some(b"k"),
                 value: Some(v),
                 timestamp_ms: 0,
+                ce_id: None,
+                flags: None,
             })
             .collect();
-        let out = source.route(&events, &[true], 1 << 20);
+        let out = source.route(&events, &[0, 1, 2], &[true], 1 << 20);
         assert_eq!(
             (out.delivered.clone(), out.filtered.clone()),
             (vec![1], vec![1])

@@ -12,50 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 import uuid
 from pathlib import Path
 
-import pytest
+from broker_faults import sigkill
 from connect_world import REPO, Dept, parking, running_gateway
-from ports import free_port
 
 from hub.broker.local import LocalBroker
-from hub.settings import get_settings
 from producers.gateway.departments import hash_token
 
 TOKEN = "hub_outage-test-token"
 BOUND_S = 5.0  # HUB_GATEWAY_BROKER_TIMEOUT
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path, kafka_bootstrap: str):
-    settings = get_settings()
-    home = tmp_path / "kafka"
-    home.mkdir()
-    (home / "lib").symlink_to(Path(settings.broker_dir).absolute() / "lib")
-    port = free_port()
-    broker = LocalBroker(home=home, port=port, credentials_dir=settings.credentials_dir)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop(timeout=20)
-
-
-def sigkill(broker: LocalBroker) -> None:
-    pid = int(broker.pid_file.read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)
-    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
-        time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
 
 
 async def test_the_gateway_gives_up_within_its_bound_and_a_retry_publishes_once(

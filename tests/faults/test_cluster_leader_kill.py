@@ -12,43 +12,15 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from committed import read_committed
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from hub.broker.cluster import LocalCluster
 from hub.kafka import KafkaSecurity
-from hub.settings import get_settings
 from producers.sdk import Publisher
 
 REPO = Path(__file__).resolve().parents[2]
 TREE = REPO / "schemas" / "umweltamt" / "tree.inspected" / "v1.avsc"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, kafka_bootstrap):
-    settings = get_settings()
-    nodes = LocalCluster(
-        home=tmp_path_factory.mktemp("cluster"),
-        port=_free_run(),
-        credentials_dir=settings.credentials_dir,
-        jars_from=Path(settings.broker_dir),
-    )
-    nodes.start()
-    try:
-        yield nodes
-    finally:
-        nodes.stop(timeout=20)
-
-
-def _free_run(width: int = 6) -> int:
-    """A port with ``width`` free ports from it (three nodes, client and controller each)."""
-    from hub.broker.probe import PortState, probe
-
-    for base in range(20000, 40000, 97):
-        if all(probe("127.0.0.1", base + i) is PortState.FREE for i in range(width)):
-            return base
-    raise RuntimeError("no run of free ports")
 
 
 def _partition_leader(admin: AdminClient, topic: str) -> tuple[int, list[int]]:

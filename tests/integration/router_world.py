@@ -26,6 +26,8 @@ from hub.access.broker import BrokerAccess
 from hub.access.service import plan_access
 from hub.credentials import CredentialStore
 from hub.kafka import KafkaSecurity
+from hub.quality.summary import SUMMARY_SCHEMA
+from hub.receipts import RECEIPT_SCHEMA
 from hub.schemas.catalog import standalone_schema
 from hub.serde import RegistryClient
 
@@ -118,7 +120,12 @@ class World:
         self.source = f"{self.dept}.resident.moved"
         self.dlq = f"{self.dept}.dlq"
         self.audit = f"{self.dept}.audit"
+        self.receipts = f"{self.dept}.receipts"
+        self.quality = f"{self.dept}.quality"
+        self.agreements = f"{self.dept}.agreements"
         self.group = f"{self.dept}-router"
+        # The world's feature views publish (and the portal reads) under a prefix of its own.
+        self.features_prefix = f"hub.features.{self.dept}."
         self._registry = SchemaRegistryClient(registry_config(self.registry_url))
         self._producer = Producer(
             {
@@ -151,12 +158,22 @@ class World:
         # principal register: the admin registers it, the router then only looks it up.
         with RegistryClient(self.registry_url, auth=admin.credentials) as client:
             client.register(f"{self.audit}-value", AUDIT_SCHEMA)
+            client.register(f"{self.receipts}-value", RECEIPT_SCHEMA)
+            client.register(f"{self.quality}-value", SUMMARY_SCHEMA)
         if apply:
             self.apply_access()
         return self
 
     def apply_access(self) -> None:
-        topics = HubTopics(dlq=self.dlq, audit=self.audit, router_group=self.group)
+        topics = HubTopics(
+            dlq=self.dlq,
+            audit=self.audit,
+            receipts=self.receipts,
+            quality=self.quality,
+            agreements=self.agreements,
+            router_group=self.group,
+            features_prefix=self.features_prefix,
+        )
         plan = plan_access(self.agreements_dir.parent, self._access, topics=topics).plan
         self._access.apply(plan, self._store)
 
@@ -201,6 +218,9 @@ class World:
             "group": self.group,
             "dlq_topic": self.dlq,
             "audit_topic": self.audit,
+            "receipts_topic": self.receipts,
+            "quality_topic": self.quality,
+            "agreements_topic": self.agreements,
             "watch_interval": 0.5,
         }
         if self.router is not None:
@@ -218,6 +238,9 @@ class World:
             "HUB_ROUTER_GROUP": self.group,
             "HUB_DLQ_TOPIC": self.dlq,
             "HUB_AUDIT_TOPIC": self.audit,
+            "HUB_RECEIPTS_TOPIC": self.receipts,
+            "HUB_QUALITY_TOPIC": self.quality,
+            "HUB_AGREEMENTS_TOPIC": self.agreements,
             "HUB_ROUTER_METRICS_PORT": "0",
             "HUB_ROUTER_WORKERS": "0",  # tests that want routing processes say so
             **(
@@ -231,22 +254,30 @@ class World:
         }
 
     # -- producing ----------------------------------------------------------------------------
-    def produce(self, records: list[dict[str, Any]], version: int = 1) -> None:
-        """Encode with Confluent's own serializer (registering under <topic>-value)."""
+    def produce(
+        self,
+        records: list[dict[str, Any]],
+        version: int = 1,
+        headers: list[dict[str, bytes]] | None = None,
+    ) -> None:
+        """Encode with Confluent's own serializer (registering under <topic>-value).
+        ``headers``: per record, headers to set or replace (a planted ce_id, flags)."""
         serializer = AvroSerializer(self._registry, json.dumps(self.schema(version)))
         ctx = SerializationContext(self.source, MessageField.VALUE)
-        for record in records:
+        for n, record in enumerate(records):
+            extra = headers[n] if headers else {}
             self._producer.produce(
                 self.source,
                 serializer(record, ctx),
                 key=record["resident_id"].encode(),
                 headers=[
                     ("ce_specversion", b"1.0"),
-                    ("ce_id", uuid.uuid4().hex.encode()),
+                    ("ce_id", extra.get("ce_id") or uuid.uuid4().hex.encode()),
                     ("ce_source", b"/hamm/buergeramt/test"),
                     ("ce_type", b"de.hamm.buergeramt.resident.moved"),
                     ("ce_subject", record["resident_id"].encode()),  # personal: must not pass
                     ("x-internal-user", b"sachbearbeiter-7"),
+                    *[(k, v) for k, v in extra.items() if k != "ce_id"],
                 ],
             )
         assert self._producer.flush(30) == 0

@@ -272,6 +272,12 @@ def test_plan_is_empty_after_apply_and_removal_takes_exactly_the_agreements_bind
         f"User:hub-router write topic:{delivery} host=*",
         f"User:hub-router describe topic:{delivery} host=*",
         f"User:hub-router create topic:{delivery} host=*",
+        # the data-protection officer's tool (consumers/rights) and s's erasure confirmations
+        f"User:hub-rights read topic:{delivery} host=*",
+        f"User:hub-rights write topic:{delivery} host=*",
+        f"User:hub-rights describe topic:{delivery} host=*",
+        f"User:{world.s} write topic:hub.rights.confirmations.{world.s} host=*",
+        f"User:{world.s} describe topic:hub.rights.confirmations.{world.s} host=*",
     }
     world.access.apply(plan, world.store)
     assert world.plan().empty

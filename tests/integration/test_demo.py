@@ -44,6 +44,8 @@ def test_demo_runs_to_the_end(kafka_bootstrap, tmp_path):
     assert "audit report" in out and "legal basis" in out
     assert "where to look" in out
     assert "principals, each its own SCRAM user" in out
+    # every data set's quality of the day, also those no agreement reads
+    assert "data quality on" in out and "no data" in out
 
 
 VIEWS = (
@@ -119,6 +121,8 @@ def test_every_feature_view_is_alive_and_a_second_run_publishes_more(
         re.search(r"simulated time from (\S+ \S+) UTC", o).group(1) for o in (first_out, second_out)
     ]
     assert starts[0] < starts[1] and starts[1].endswith("22:00")
+    # the Lagebild's forecast, made once the pipeline stopped
+    assert "forecast(s) written to the feature view noise_complaints_hourly_forecast" in second_out
 
     lookup = re.search(r"hub features get (postcode=\d{5})", second_out)
     assert lookup, second_out[-2000:]

@@ -1,20 +1,32 @@
 """The portal in a real browser (Debian's Chromium through Playwright) against a real hub: the
-router routes and writes its audit trail and a dead letter, the portal folds them as hub-portal;
-every public and staff page renders, its links work, login and logout, a forged form is refused,
-axe-core finds nothing serious, and a screenshot of each page is kept under tests/artifacts/."""
+router routes and writes its audit trail and a dead letter, quality summaries and published
+feature windows are in their topics and a forecast in Feast's offline store, the portal folds
+them as hub-portal; every public and staff page renders, its links work, login and logout, a
+forged form is refused, axe-core finds nothing serious, and a screenshot of each page is kept
+under tests/artifacts/."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import tempfile
 from datetime import date
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from backends import require_chromium
-from portal_world import STAFF_LOGIN, STAFF_PASSWORD, prepare_catalog, serving
+from portal_world import (
+    STAFF_LOGIN,
+    STAFF_PASSWORD,
+    prepare_catalog,
+    publish_summaries,
+    publish_windows,
+    serving,
+    write_forecast,
+)
 from router_world import ORDNUNGSAMT, STATISTIK, World, resident
 from test_router import read, running
 
@@ -34,6 +46,11 @@ ARGS = [
     "--disable-sync",
 ]
 SERIOUS = {"serious", "critical"}
+CITY = ZoneInfo("Europe/Berlin")
+SUMMARIES = [
+    {"events": 30, "flagged": {"bisherige-plz-in-hamm": 2}, "nulls": {"new_address.street": 3}},
+    {"events": 20, "dead_letters": 1, "late": 2, "duplicates": 1},
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +68,21 @@ async def hub(
     kafka_principal,
     tmp_path_factory,
 ):
-    """A governed world with two agreements, 6 events routed (one filtered, one dead), then the
-    portal serving it as its own principal."""
+    """A governed world with two agreements, 6 events routed (one filtered, one dead), quality
+    summaries of yesterday, two days of published windows of every feature view and a
+    forecast, then the portal serving it as its own principal."""
     portal_security = kafka_principal("hub-portal")
     world = World(kafka_bootstrap, registry_url, tmp_path_factory.mktemp("portal"))
+    prepare_catalog(world, features=True)  # before govern: the views' topics get their ACLs
     world.govern(kafka_security, router_security)
     world.agree("ordnungsamt", ORDNUNGSAMT)
     world.agree("statistik", STATISTIK)
-    prepare_catalog(world)
+    yesterday = dt.datetime.now(CITY).date() - dt.timedelta(days=1)
+    await asyncio.to_thread(publish_summaries, world, kafka_security, yesterday, SUMMARIES)
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    await asyncio.to_thread(publish_windows, world, hour)
+    feast_repo = world.root / "feast"
+    await asyncio.to_thread(write_forecast, feast_repo, hour)
     events = [resident(i) for i in range(4)] + [
         resident(8, city="Unna"),
         resident(9, birth_date=date(2090, 1, 1)),
@@ -67,7 +91,7 @@ async def hub(
     async with running(world) as router:
         await read(world, world.delivery_topic("ordnungsamt"), 4)
         await read(world, world.dlq, 1)
-        async with serving(world, portal_security) as portal:
+        async with serving(world, portal_security, feast_repo=feast_repo) as portal:
             yield world, portal, router
 
 
@@ -96,6 +120,8 @@ def public_pages(world: World) -> list[str]:
         "/",
         "/datensaetze",
         f"/datensaetze/{world.source}",
+        "/qualitaet",
+        f"/qualitaet/{world.source}",
         "/vereinbarungen",
         f"/vereinbarungen/{world.dept}-statistik",
         "/datenfluesse",
@@ -104,7 +130,13 @@ def public_pages(world: World) -> list[str]:
     ]
 
 
-STAFF_PAGES = ["/intern/audit", "/intern/schemaaenderungen", "/intern/unzustellbar"]
+STAFF_PAGES = [
+    "/intern/audit",
+    "/intern/schemaaenderungen",
+    "/intern/unzustellbar",
+    "/intern/lagebild",
+    "/intern/lagebild?einteilung=tag",
+]
 
 
 async def log_in(page, url: str) -> None:
@@ -265,4 +297,33 @@ async def test_the_portal_counts_what_hub_audit_report_counts_and_follows_the_tr
         raise AssertionError("the start page did not follow the audit trail")
     health = await page.request.get(portal.url + "/healthz")
     assert health.status == 200 and (await health.json())["status"] == "ok"
+    await page.close()
+
+
+async def test_quality_and_the_lagebild_show_what_their_topics_and_feast_hold(hub, browser):
+    world, portal, _ = hub
+    page = await browser.new_page()
+    response = await page.request.get(f"{portal.url}/qualitaet/{world.source}.json")
+    quality = await response.json()
+    day = next(d for d in quality["per_day"] if d["events"] == 50)
+    assert (day["flags"], day["dead_letters"], day["late"], day["duplicates"]) == (2, 1, 2, 1)
+    assert quality["rules"][0]["rule"] == "bisherige-plz-in-hamm"
+    assert {n["path"]: n["count"] for n in quality["nulls"]}["new_address.street"] == 3
+    # and today what the world's router measured of the (at least six) events it routed
+    today = quality["per_day"][-1]
+    assert today["events"] >= 6 and today["dead_letters"] == 1, today
+    await log_in(page, portal.url)
+    await page.goto(portal.url + "/intern/lagebild")
+    text = await page.locator("main").inner_text()
+    assert "Lärmbeschwerden" in text and "Stadt gesamt" in text and "Prognose je Bezirk" in text
+    response = await page.request.get(portal.url + "/intern/lagebild.json?einteilung=tag")
+    situation = await response.json()
+    sections = {s["slug"]: s for s in situation["sections"]}
+    assert all(s["has_data"] for s in sections.values()), sections.keys()
+    noise = sections["laerm"]
+    assert {r["label"] for r in noise["rows"]} == {"59063", "59065"}
+    (forecast,) = situation["forecasts"]
+    assert forecast["horizon"] == 24 and len(forecast["districts"]) == 2
+    assert all(d["published_before"] for d in forecast["districts"])  # actuals beside it
+    await browser.clear_cookies()
     await page.close()

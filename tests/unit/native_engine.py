@@ -100,7 +100,7 @@ def native_runner(
             buf, fastavro.parse_schema(schema), {"occurred_at": at, "f": value}
         )
         event = Event(key, b"\x00\x00\x00\x00\x01" + buf.getvalue())
-        deliveries, _, _, _, reruns, _ = source.core.route(
+        deliveries, _, _, _, reruns, *_ = source.core.route(
             [event], [True], b"t.t.t/0/", process.MAX_DELIVERY_BYTES
         )
         if reruns:
@@ -151,7 +151,7 @@ def native_transform(
         fastavro.schemaless_writer(buf, parsed, {**defaults, **rec})
         raw = key.encode() if isinstance(key, str) else key
         event = Event(raw, b"\x00\x00\x00\x00\x01" + buf.getvalue())
-        deliveries, _, _, _, reruns, _ = source.core.route(
+        deliveries, _, _, _, reruns, *_ = source.core.route(
             [event], [True], b"t.t.t/0/", process.MAX_DELIVERY_BYTES
         )
         if reruns:

@@ -87,6 +87,9 @@ def test_a_subscriber_reads_exactly_the_deliveries_of_its_valid_agreements():
         (TOPIC, LITERAL, "deliver.statistikstelle.buergeramt.resident.moved", READ),
         (TOPIC, LITERAL, "deliver.statistikstelle.buergeramt.resident.moved", DESCRIBE),
         (GROUP, PREFIXED, "statistikstelle.", READ),
+        # and it confirms erasure requests on its own topic (consumers/rights)
+        (TOPIC, LITERAL, "hub.rights.confirmations.statistikstelle", WRITE),
+        (TOPIC, LITERAL, "hub.rights.confirmations.statistikstelle", DESCRIBE),
     }
 
 
@@ -103,7 +106,8 @@ def test_validity_decides_the_subscribers_read(valid_from, valid_until, opens):
     acls = desired_bindings(
         principals(), [grant(valid_from=valid_from, valid_until=valid_until)], today=TODAY
     )
-    assert bool(of(acls, "statistikstelle")) is opens
+    reads = {b for b in of(acls, "statistikstelle") if b[3] == READ}
+    assert bool(reads) is opens  # (it may still confirm erasures of what it got: not a read)
     # The router keeps its access: it may still route events of the agreement's time.
     assert (TOPIC, LITERAL, "buergeramt.resident.moved", READ) in of(acls, "hub-router")
 
@@ -133,6 +137,8 @@ def test_hub_services():
     assert of(acls, "hub-audit") == {
         (TOPIC, LITERAL, "hub.audit", READ),
         (TOPIC, LITERAL, "hub.audit", DESCRIBE),
+        (TOPIC, LITERAL, "hub.quality", READ),  # hub quality report
+        (TOPIC, LITERAL, "hub.quality", DESCRIBE),
     }
     gateway = of(acls, "hub-gateway")
     assert (TOPIC, PREFIXED, "buergeramt.", WRITE) in gateway
@@ -142,11 +148,20 @@ def test_hub_services():
     assert of(acls, "hub-admin") == set()  # a super user needs no ACL
 
 
-def test_the_portal_reads_the_audit_trail_and_dead_letters_and_no_data():
-    acls = desired_bindings(principals(), [grant()], today=TODAY)
+def test_the_portal_reads_the_hubs_logs_and_published_windows_and_no_data():
+    acls = desired_bindings(
+        principals(), [grant()], today=TODAY, feature_views=["noise_complaints_hourly"]
+    )
     portal = of(acls, "hub-portal")
     reads = {(t, p, n) for t, p, n, op in portal if op == READ}
-    assert reads == {(TOPIC, LITERAL, "hub.audit"), (TOPIC, LITERAL, "hub.dlq")}
+    assert reads == {
+        (TOPIC, LITERAL, "hub.audit"),
+        (TOPIC, LITERAL, "hub.dlq"),
+        (TOPIC, LITERAL, "hub.quality"),
+        # a view's published, k-anonymous windows by name: never the prefix, which would open
+        # the feature store's state changelog (contributor pseudonyms) too
+        (TOPIC, LITERAL, "hub.features.noise_complaints_hourly"),
+    }
     assert (GROUP, LITERAL, "hub-router-dlq-replay", DESCRIBE) in portal
     # how long the topics keep data (the record of processing), not what they hold
     assert (TOPIC, PREFIXED, "buergeramt.", DESCRIBE_CONFIGS) in portal
@@ -197,6 +212,10 @@ def test_the_shipped_catalog():
     assert all(access.principals.may_subscribe(s) for s in agreements_subscribers)
     assert access.feature_topics  # the feature views read ki-featurestore deliveries
     acls = access.bindings(TODAY)
+    portal = {b.name for b in acls if b.principal == "hub-portal" and b.operation == READ}
+    assert {f"hub.features.{v}" for v in access.feature_views} <= portal
+    assert "noise_complaints_hourly" in access.feature_views
+    assert "hub.features.state" not in portal
     raw = {b.principal for b in acls if reads_raw(b, access.principals)}
     assert raw <= {"hub-router", *access.principals.departments}
 
@@ -298,6 +317,8 @@ def test_a_subscriber_reads_only_its_own_deliveries(catalog):
                 continue
             if b.principal in ("hub-webhooks", "hub-deliveries"):
                 continue  # on a subscriber's behalf: tested on its own
+            if b.principal == "hub-rights":
+                continue  # the data-protection officer's tool: tests/unit/test_rights_access.py
             assert b.principal != "hub-router"
             assert b.name.startswith(f"deliver.{b.principal}."), b.key
             assert any(g.delivery_topic == b.name and g.valid_on(TODAY) for g in grants), b.key

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.30"  # StatefulSet pods carry apps.kubernetes.io/pod-index since 1.28
 STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
-DURABLE_KINDS = {"raw", "delivery", "audit", "receipts", "registry"}
+DURABLE_KINDS = {"raw", "delivery", "audit", "receipts", "rights", "agreements", "registry"}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_topics_cover_the_catalog_with_replication_three(docs, settings):
     access = load_access_catalog(settings.catalog_dir)
     for name in [*load_catalog(settings.schemas_dir), *(g.delivery_topic for g in access.grants)]:
         assert name in topics, name
-    for name in ("_schemas", "hub.audit", "hub.receipts", "hub.dlq", "hub.quality"):
+    for name in ("_schemas", "hub.audit", "hub.receipts", "hub.dlq", "hub.quality", "hub.rights"):
         assert name in topics, name
     for topic in topics.values():
         spec, kind = topic["spec"], topic["metadata"]["annotations"]["hub.stadt.hamm.de/topic-kind"]

@@ -19,10 +19,11 @@ from native_strategies import TEXT, agreements, shapes
 
 from consumers.router import metrics
 from consumers.router.engine import NativeTable, load_core, route_native
-from consumers.router.process import Outcome, Record, route_events
+from consumers.router.process import Accounting, Outcome, Record, route_events
 from consumers.router.routes import Route, RoutingTable, SourceRoutes
 from hub.agreements import AgreementCheckError, AgreementError, compile_agreement
 from hub.agreements.model import parse_agreement
+from hub.receipts import decode_entries, receipts_key
 from hub.serde import AvroSerde, parse
 
 core = load_core()
@@ -113,13 +114,37 @@ def assert_same(py: Outcome, nat: Outcome, exact_order: bool) -> None:
     assert nat.ranges == py.ranges
     key = lambda a: a["agreement_id"]  # noqa: E731
     assert sorted(nat.audit, key=key) == sorted(py.audit, key=key)
+    assert receipts(nat) == receipts(py)
+    assert quality(nat) == quality(py)
+
+
+def receipts(outcome: Outcome) -> dict:
+    """Each receipt's entries in offset order (what the router writes)."""
+    return {
+        where: sorted(
+            (e for n, items in part.chunks for e in decode_entries(n, items)),
+            key=lambda e: e["offset"],
+        )
+        for where, part in outcome.receipts.items()
+    }
+
+
+def quality(outcome: Outcome) -> dict:
+    return {
+        where: (m.figures, sorted(m.ids), m.last_timestamp) for where, m in outcome.quality.items()
+    }
+
+
+ACCOUNTING = Accounting(receipts_key(SECRET), True, 3_600_000_000)
 
 
 def run_both(
     source: SourceRoutes, serde: AvroSerde, records: list[Record], writers: dict[int, dict]
 ) -> tuple[Outcome, Outcome, NativeTable]:
-    py = route_events(source, ((r, r) for r in records), serde, NOW, "router-0")
-    table = NativeTable(core, RoutingTable({TOPIC: source}), SECRET)
+    py = route_events(
+        source, ((r, r) for r in records), serde, NOW, "router-0", accounting=ACCOUNTING
+    )
+    table = NativeTable(core, RoutingTable({TOPIC: source}), SECRET, ACCOUNTING)
     for why in table.refused.values():
         event(f"refused: {why}")
     mismatches = metrics.ENGINE_MISMATCHES._value.get()
@@ -134,6 +159,8 @@ def run_both(
         if metrics.ENGINE_RERUNS.labels(r)._value.get() > before:
             event(f"events handed to Python ({r})")
     event("delivered natively" if nat.deliveries else "nothing delivered")
+    if py.receipts:
+        event("receipts written")
     assert metrics.ENGINE_MISMATCHES._value.get() == mismatches, "core and Python disagreed"
     return py, nat, table
 
@@ -153,8 +180,13 @@ def test_native_outcome_equals_python(data: st.DataObject) -> None:
         if data.draw(st.integers(0, 5), label="poison?") == 0:
             payload = data.draw(poison(payload), label="poison")
         key = data.draw(st.none() | st.binary(max_size=6) | TEXT.map(str.encode), label="key")
-        headers = [("ce_id", b"1"), ("ce_subject", b"x"), ("content-type", b"avro")]
-        records.append(Record(TOPIC, 3, 10 + offset, key, payload, headers, 1_700_000_000_000))
+        ce_id = data.draw(st.sampled_from([b"1", b"2", b"3"]), label="ce_id")
+        headers = [("ce_id", ce_id), ("ce_subject", b"x"), ("content-type", b"avro")]
+        flags = data.draw(st.sampled_from([None, b"", b"r1", b"r1,r2"]), label="flags")
+        if flags is not None:
+            headers.append(("ce_hubquality", flags))
+        arrival = data.draw(st.sampled_from([1_700_000_000_000, 4_102_444_800_000]), label="ts")
+        records.append(Record(TOPIC, 3, 10 + offset, key, payload, headers, arrival))
     assume(records)
     py, nat, table = run_both(source, serde, records, {1: shape.schema})
     assert_same(py, nat, exact_order=not table.refused)

@@ -30,13 +30,15 @@ PUBLIC = [
     "/",
     "/datensaetze",
     "/datensaetze/buergeramt.resident.moved",
+    "/qualitaet",
+    "/qualitaet/buergeramt.resident.moved",
     "/vereinbarungen",
     "/vereinbarungen/statistikstelle-resident-moved",
     "/datenfluesse",
     "/wissen",
     "/verarbeitungsverzeichnis",
 ]
-STAFF = ["/intern/audit", "/intern/schemaaenderungen", "/intern/unzustellbar"]
+STAFF = ["/intern/audit", "/intern/schemaaenderungen", "/intern/unzustellbar", "/intern/lagebild"]
 FACTS = load_facts(REPO / "catalog", REPO / "schemas")
 STAFF_REGISTER = Staff({}).with_member("dsb", "Datenschutzbeauftragte", PASSWORD)
 

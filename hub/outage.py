@@ -1,0 +1,261 @@
+"""What a service says while the broker is away: one line when it becomes unreachable, one when
+it is reachable again (with how long it was away), and counts for everything in between.
+
+A 5 s outage used to make the router write hundreds of lines (every retry, every fetch and
+metadata refresh of aiokafka); an operator reading the log afterwards needs two: when, and for
+how long. The rest is in the metrics (``hub_broker_up{service}``, ``hub_broker_errors_total``,
+``hub_log_suppressed_total``), where an alert can watch it.
+
+``Reachability`` is the pure state machine: fed successes and failures with the clock, it
+returns the line to write, if any. ``Bursts`` is the pure rule of the log filter
+(``hub.logs``): the first record of a burst passes, the rest are counted. ``BrokerWatch`` is the
+edge a service holds: it writes the lines, sets the metrics and probes the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections import Counter as Tally
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+
+if TYPE_CHECKING:
+    from hub.kafka import KafkaSecurity
+
+UNREACHABLE = "broker unreachable"
+REACHABLE_AGAIN = "broker reachable again"
+PROBE_INTERVAL_S = 2.0
+BURST_QUIET_S = 30.0
+
+# Not in any registry yet: ``expose`` puts them into the process-wide one and into the own
+# registries of the services that keep one (registry, pull API, portal).
+BROKER_UP = Gauge(
+    "hub_broker_up",
+    "1 while this service reaches the Kafka broker, 0 while it does not.",
+    ["service"],
+    registry=None,
+)
+BROKER_ERRORS = Counter(
+    "hub_broker_errors",
+    "Failures to reach the broker (probes, sends, commits, fetches), logged once an outage.",
+    ["service"],
+    registry=None,
+)
+LOG_SUPPRESSED = Counter(
+    "hub_log_suppressed",
+    "Log records of a library (aiokafka, librdkafka) not written: the first of a burst was.",
+    ["logger"],
+    registry=None,
+)
+_COLLECTORS = (BROKER_UP, BROKER_ERRORS, LOG_SUPPRESSED)
+_exposed: weakref.WeakSet[CollectorRegistry] = weakref.WeakSet()
+
+
+def expose(registry: CollectorRegistry = REGISTRY) -> None:
+    """Serve the outage metrics from ``registry`` too (idempotent)."""
+    if registry in _exposed:
+        return
+    for collector in _COLLECTORS:
+        registry.register(collector)
+    _exposed.add(registry)
+
+
+expose()
+
+
+# -- the state machine ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A state change, the one line to write about it."""
+
+    reachable: bool
+    message: str
+    error: str | None = None  # what failed first (becoming unreachable)
+    down_s: float | None = None  # how long it was away (reachable again)
+    failures: int = 0  # failures counted during the outage (reachable again)
+
+    def fields(self) -> dict[str, Any]:
+        """The line's structured fields."""
+        if not self.reachable:
+            return {"error": self.error}
+        return {"down_s": round(self.down_s or 0.0, 1), "failures": self.failures}
+
+
+class Reachability:
+    """Reachable or not, with the time it became unreachable; ``success`` and ``failure`` return
+    a ``Change`` exactly when the state flips, else None. It starts reachable: a service comes
+    up only once its clients connected."""
+
+    def __init__(self) -> None:
+        self.reachable = True
+        self.down_since: float | None = None
+        self.failures = 0  # of the current (or last) outage
+
+    def failure(self, now: float, error: str = "") -> Change | None:
+        self.failures += 1
+        if not self.reachable:
+            return None
+        self.reachable, self.down_since, self.failures = False, now, 1
+        return Change(False, UNREACHABLE, error=error or None)
+
+    def success(self, now: float) -> Change | None:
+        if self.reachable:
+            return None
+        assert self.down_since is not None
+        self.reachable = True
+        down_s = max(0.0, now - self.down_since)
+        return Change(True, REACHABLE_AGAIN, down_s=down_s, failures=self.failures)
+
+
+class Bursts:
+    """The first record of a burst passes; the others, until ``quiet_s`` have passed without a
+    record of the same key, are counted in ``suppressed`` instead."""
+
+    def __init__(self, quiet_s: float = BURST_QUIET_S) -> None:
+        self.quiet_s = quiet_s
+        self._last: dict[str, float] = {}
+        self.suppressed: Tally[str] = Tally()
+
+    def admit(self, key: str, now: float) -> bool:
+        last = self._last.get(key)
+        self._last[key] = now if last is None else max(last, now)
+        if last is None or now - last >= self.quiet_s:
+            return True
+        self.suppressed[key] += 1
+        return False
+
+
+# -- the edge -------------------------------------------------------------------------------
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """An error that says the broker is not there (not one about a request or a record)."""
+    from aiokafka.errors import (
+        KafkaConnectionError,
+        KafkaTimeoutError,
+        NoBrokersAvailable,
+        NodeNotReadyError,
+        RequestTimedOutError,
+    )
+
+    kinds = (
+        KafkaConnectionError,
+        KafkaTimeoutError,
+        NoBrokersAvailable,
+        NodeNotReadyError,
+        RequestTimedOutError,
+        ConnectionError,
+        TimeoutError,
+    )
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # also what it was raised from
+        if isinstance(error, kinds):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
+class BrokerWatch:
+    """A service's view of the broker: ``ok()`` after a round trip that worked, ``failed(e)``
+    after one that did not, ``report(e)`` for an error of any kind; ``start`` probes the broker
+    every ``interval`` seconds, so the service also notices recovery while idle."""
+
+    def __init__(
+        self,
+        service: str,
+        logger: logging.Logger | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PROBE_INTERVAL_S,
+    ) -> None:
+        self.service = service
+        self.interval = interval
+        self._log = logger or logging.getLogger(f"hub.{service}")
+        self._clock = clock
+        self._state = Reachability()
+        self._up = BROKER_UP.labels(service)
+        self._errors = BROKER_ERRORS.labels(service)
+        self._up.set(1)
+        self._probe: asyncio.Task[None] | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self._state.reachable
+
+    def ok(self) -> None:
+        change = self._state.success(self._clock())
+        if change is not None:
+            self._up.set(1)
+            self._say(change, logging.INFO)
+
+    def failed(self, error: BaseException | str) -> None:
+        self._errors.inc()
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        change = self._state.failure(self._clock(), text)
+        if change is not None:
+            self._up.set(0)
+            self._say(change, logging.WARNING)
+
+    def report(self, error: BaseException) -> bool:
+        """True when ``error`` is the broker being away (counted, and logged once an outage)
+        or comes while it is away (counted: a consequence); False: the caller logs it."""
+        if is_connection_error(error) or not self.reachable:
+            self.failed(error)
+            return True
+        return False
+
+    def _say(self, change: Change, level: int) -> None:
+        self._log.log(level, change.message, extra={"service": self.service, **change.fields()})
+
+    # -- probing ----------------------------------------------------------------------------
+    async def start(self, bootstrap: str, security: KafkaSecurity) -> None:
+        """Probe the broker in the background (a metadata request on a client of its own)."""
+        if self._probe is None:
+            self._probe = asyncio.create_task(
+                self._probe_forever(bootstrap, security), name=f"{self.service}-broker-probe"
+            )
+
+    async def stop(self) -> None:
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await probe
+
+    async def _probe_forever(self, bootstrap: str, security: KafkaSecurity) -> None:
+        from aiokafka.client import AIOKafkaClient
+        from aiokafka.errors import KafkaError
+
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap,
+            client_id=f"hub-{self.service}-probe",
+            request_timeout_ms=max(1000, int(self.interval * 2500)),
+            **security.aiokafka(),
+        )
+        started = False
+        try:
+            while True:
+                await asyncio.sleep(self.interval)
+                try:
+                    if not started:
+                        await client.bootstrap()
+                        started = True
+                    else:
+                        await asyncio.wait_for(client.fetch_all_metadata(), self.interval * 3)
+                except (KafkaError, OSError, TimeoutError) as error:
+                    self.failed(error)
+                else:
+                    self.ok()
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()

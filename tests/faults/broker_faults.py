@@ -1,0 +1,45 @@
+"""Helpers (no tests) of the fault tests: a broker of a test's own (its own port and data dir,
+the session's admin credential), so killing it disturbs no other test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ports import free_port
+
+from hub.broker.local import LocalBroker
+from hub.settings import get_settings
+
+
+@contextmanager
+def own_broker_in(home: Path) -> Iterator[LocalBroker]:
+    """A single broker in ``home`` (its jars those of the session's broker), stopped after."""
+    settings = get_settings()
+    home.mkdir()
+    (home / "lib").symlink_to(Path(settings.broker_dir).absolute() / "lib")
+    broker = LocalBroker(home=home, port=free_port(), credentials_dir=settings.credentials_dir)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop(timeout=20)
+
+
+def sigkill(broker: LocalBroker) -> None:
+    """Kill the broker as a power cut would, and wait until it is gone."""
+    pid = int(broker.pid_file.read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
