@@ -45,19 +45,25 @@ chromium:
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null); \
 	fi
 
-# The test session starts the local Kafka broker (fetching it once from Maven Central) unless
-# one already answers on HUB_BOOTSTRAP_SERVERS, and stops it again if it started it.
+# The test session starts a Kafka broker of its own (fetching it once from Maven Central) unless
+# one already answers on its port, and stops it again if it started it. Its own port, data and
+# credentials (.hub/test/): what the tests publish never shows up in `make demo`.
+TEST_BROKER ?= 127.0.0.1:19092
+TEST_CREDENTIALS ?= .hub/test/credentials
+TEST_ENV := HUB_BOOTSTRAP_SERVERS=$(TEST_BROKER) HUB_BROKER_DIR=.hub/test/kafka \
+	HUB_CREDENTIALS_DIR=$(TEST_CREDENTIALS)
+
 test: install chromium
 ifdef CARGO
 	cargo test --quiet --manifest-path native/Cargo.toml
 endif
-	$(BIN)/python -m pytest
+	$(TEST_ENV) $(BIN)/python -m pytest
 
 unit: install
-	$(BIN)/python -m pytest tests/unit
+	$(TEST_ENV) $(BIN)/python -m pytest tests/unit
 
 integration: install chromium
-	$(BIN)/python -m pytest tests/integration
+	$(TEST_ENV) $(BIN)/python -m pytest tests/integration
 
 demo: install
 	$(BIN)/hub demo

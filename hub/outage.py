@@ -165,6 +165,14 @@ def is_connection_error(error: BaseException) -> bool:
     return False
 
 
+def describe(error: BaseException | str) -> str:
+    """``Kind: message``, once (aiokafka's messages often start with their kind already)."""
+    if isinstance(error, str):
+        return error
+    kind, text = type(error).__name__, str(error)
+    return text if text.startswith(kind) else f"{kind}: {text}" if text else kind
+
+
 class BrokerWatch:
     """A service's view of the broker: ``ok()`` after a round trip that worked, ``failed(e)``
     after one that did not, ``report(e)`` for an error of any kind; ``start`` probes the broker
@@ -200,8 +208,7 @@ class BrokerWatch:
 
     def failed(self, error: BaseException | str) -> None:
         self._errors.inc()
-        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        change = self._state.failure(self._clock(), text)
+        change = self._state.failure(self._clock(), describe(error))
         if change is not None:
             self._up.set(0)
             self._say(change, logging.WARNING)

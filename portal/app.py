@@ -21,12 +21,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from portal import dcat, pages
+from portal import auskunft, dcat, pages
 from portal.audit import CITY_TZ
 from portal.glossary import link_terms
 from portal.live import Live, LiveState
 from portal.metrics import PortalMetrics
-from portal.pdf import record_pdf
+from portal.pdf import html_pdf, record_pdf
 from portal.sessions import (
     CSRF_FIELD,
     PRESESSION_COOKIE,
@@ -62,6 +62,8 @@ STAFF_NAV = (
     ("/intern/unzustellbar", "Unzustellbare Nachrichten"),
     ("/intern/lagebild", "Lagebild"),
 )
+# Only for staff with the role ``rights`` (catalog/portal.yaml): the others never see it.
+RIGHTS_NAV = (("/intern/auskunft", "Auskunft"),)
 
 
 def today_in_hamm() -> dt.date:
@@ -147,11 +149,17 @@ def create_app(
     cookie_secure: bool = True,
     today: Callable[[], dt.date] = today_in_hamm,
     ready_wait: float = 60.0,
+    rights: auskunft.Lookup | None = None,
+    results: auskunft.Results | None = None,
 ) -> FastAPI:
     """The portal around ``state``. With ``live`` the app folds the hub's logs: at startup it
     starts the followers (and waits, up to ``ready_wait``, until they have read what was there),
-    at shutdown, after the requests in flight, it stops them."""
+    at shutdown, after the requests in flight, it stops them. ``rights`` answers the access
+    requests of the staff page *Auskunft* (as ``hub-rights``); without it the page says it is
+    not set up."""
     metrics = metrics or PortalMetrics()
+    results = results or auskunft.Results()
+    identifier_names = auskunft.known_identifier_names(state.facts.catalog)
     limiter = limiter or LoginLimiter(5, 300.0)
     env = templates()
     pdf_cache: dict[str, bytes] = {}
@@ -228,7 +236,9 @@ def create_app(
             **context,
             ctx=context,
             nav=PUBLIC_NAV,
-            staff_nav=STAFF_NAV,
+            staff_nav=STAFF_NAV + RIGHTS_NAV
+            if session and state.staff.may_answer_requests(session.login)
+            else STAFF_NAV,
             path=request.url.path,
             user=session.login if session else None,
             logout_csrf=codec.csrf_token(session.sid) if session else None,
@@ -504,6 +514,7 @@ def create_app(
         if not codec.check_csrf(session.sid, str(form.get(CSRF_FIELD) or "")):
             return refused(request)
         codec.revoke(session)
+        results.forget(session.sid)
         log.info("staff logout", extra={"login": session.login})
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -573,6 +584,155 @@ def create_app(
             request.url.path,
             "lagebild.html",
             lambda: pages.situation(state, bucket),
+        )
+
+    # -- staff: Auskunft (Art. 15 DSGVO) -------------------------------------------------------
+    # No JSON twin: the page is a form whose answer holds personal data, and identifiers travel
+    # only in POST bodies (never in a URL, which access logs and browser histories keep).
+    def rights_gate(request: Request) -> tuple[Session | None, Response | None]:
+        session = session_of(request)
+        if session is None:
+            return None, RedirectResponse(
+                f"/anmelden?weiter={quote('/intern/auskunft')}", status_code=303
+            )
+        if not state.staff.may_answer_requests(session.login):
+            log.warning("auskunft refused: login without the role", extra={"login": session.login})
+            return None, render(
+                request,
+                "fehler.html",
+                {
+                    "title": "Keine Berechtigung",
+                    "message": "Die Auskunft über Übermittlungen an eine Person dürfen nur "
+                    f"Beschäftigte nutzen, die {auskunft.ROLE} (Rolle „rights“ in "
+                    f"catalog/portal.yaml). Ihr Zugang „{session.login}“ hat diese Rolle nicht; "
+                    "wenden Sie sich an die Datenschutzbeauftragte oder den Betrieb des Portals.",
+                },
+                status=403,
+                session=session,
+            )
+        return session, None
+
+    def rights_page(
+        request: Request,
+        session: Session,
+        *,
+        values: dict[str, str] | None = None,
+        errors: list[auskunft.FormError] | None = None,
+        message: str | None = None,
+        result: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        problem = rights.problem() if rights is not None else auskunft.NOT_WIRED
+        context = {
+            "page": "auskunft",
+            "title": "Auskunft nach Art. 15 DSGVO",
+            "problem": problem,
+            "csrf": codec.csrf_token(session.sid),
+            "values": values or {"kennungen": "", "aktenzeichen": "", "seit": ""},
+            "errors": errors or [],
+            "invalid": auskunft.error_fields(errors or []),
+            "message": message,
+            "identifier_names": sorted(identifier_names),
+            "result": result,
+        }
+        return render(request, "auskunft.html", context, status=status, session=session)
+
+    @app.get("/intern/auskunft", name="auskunft")
+    async def rights_form(request: Request) -> Response:
+        session, refusal = rights_gate(request)
+        if session is None:
+            return refusal  # type: ignore[return-value]
+        return rights_page(request, session)
+
+    @app.post("/intern/auskunft", name="auskunft_post")
+    async def rights_lookup(request: Request) -> Response:
+        session, refusal = rights_gate(request)
+        if session is None:
+            return refusal  # type: ignore[return-value]
+        form = await request.form()
+        if not codec.check_csrf(session.sid, str(form.get(CSRF_FIELD) or "")):
+            return refused(request)
+        values = {k: str(form.get(k) or "") for k in ("kennungen", "aktenzeichen", "seit")}
+        if rights is None or rights.problem() is not None:
+            return rights_page(request, session, values=values, status=503)
+        query, errors = auskunft.parse_form(
+            values["kennungen"], values["aktenzeichen"], values["seit"], identifier_names
+        )
+        if query is None:
+            return rights_page(request, session, values=values, errors=errors, status=422)
+        try:
+            report = await rights.access(query, session.login)
+        except Exception as error:  # the page says so; the portal stays up
+            log.error(
+                "auskunft failed",
+                extra={"login": session.login, "case": query.case, "error": str(error)[:300]},
+            )
+            return rights_page(
+                request,
+                session,
+                values=values,
+                message=auskunft.failure_text(error),
+                status=502,
+            )
+        blocks = auskunft.letter(report, state.facts.organisation)
+        token = results.keep(session.sid, query.case, blocks)
+        log.info(
+            "auskunft answered",
+            extra={
+                "login": session.login,
+                "case": query.case,
+                "request_id": report.request_id,
+                "recipients": len(report.recipients),
+                "deliveries": report.deliveries,
+            },
+        )
+        return rights_page(
+            request,
+            session,
+            result={
+                "token": token,
+                "case": query.case,
+                "request_id": report.request_id,
+                "found": report.found,
+                "recipients": len(report.recipients),
+                "deliveries": report.deliveries,
+                "problems": list(report.problems),
+                "_letter": Markup(auskunft.html_fragment(blocks, heading_offset=1)),
+            },
+        )
+
+    @app.post("/intern/auskunft/herunterladen", name="auskunft_download")
+    async def rights_download(request: Request) -> Response:
+        session, refusal = rights_gate(request)
+        if session is None:
+            return refusal  # type: ignore[return-value]
+        form = await request.form()
+        if not codec.check_csrf(session.sid, str(form.get(CSRF_FIELD) or "")):
+            return refused(request)
+        kind = str(form.get("format") or "")
+        found = results.get(session.sid, str(form.get("ergebnis") or ""))
+        if found is None or kind not in ("markdown", "pdf"):
+            return rights_page(
+                request,
+                session,
+                message="Dieses Ergebnis ist nicht mehr vorhanden (es wird nach 30 Minuten, "
+                "beim Abmelden und bei einem Neustart des Portals verworfen). Bitte fragen Sie "
+                "noch einmal ab.",
+                status=410,
+            )
+        if kind == "markdown":
+            body = auskunft.to_markdown(found.blocks).encode("utf-8")
+            media, name = "text/markdown; charset=utf-8", auskunft.filename(found.case, "md")
+        else:
+            body = await asyncio.to_thread(html_pdf, auskunft.to_html(found.blocks))
+            media, name = "application/pdf", auskunft.filename(found.case, "pdf")
+        return Response(
+            body,
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
         )
 
     # -- operations ----------------------------------------------------------------------------

@@ -50,6 +50,12 @@ def serve(
 def passwd(
     login: Annotated[str, typer.Argument(help="The staff login, e.g. dsb.")],
     name: Annotated[str, typer.Option(help="Name shown for the login.")] = "",
+    rights: Annotated[
+        bool,
+        typer.Option(
+            "--rights", help="The role for the staff page Auskunft (answers access requests)."
+        ),
+    ] = False,
 ) -> None:
     """Ask for a password (twice) and print the entry for catalog/portal.yaml (a hash only)."""
     from portal.staff import hash_password
@@ -64,4 +70,5 @@ def passwd(
     typer.echo("add under staff: in catalog/portal.yaml:")
     typer.echo(
         f'  {login}:\n    name: {name or login}\n    password_hash: "{hash_password(password)}"'
+        + ("\n    rights: true" if rights else "")
     )

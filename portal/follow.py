@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from hub.kafka import KafkaSecurity, start_client
+from hub.logs import RDKAFKA
 from hub.serde import AsyncRegistryClient, AvroSerde, SerdeError
 
 log = logging.getLogger("hub.portal")
@@ -130,7 +131,8 @@ def topic_retention(
     found: dict[str, int | None] = dict.fromkeys(wanted)
     if not wanted:
         return found
-    admin = AdminClient({"bootstrap.servers": bootstrap, **security.confluent()})
+    # librdkafka's reconnect errors through logging (its burst filter), not straight to stderr
+    admin = AdminClient({"bootstrap.servers": bootstrap, **security.confluent(), "logger": RDKAFKA})
     futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, t) for t in wanted])
     for resource, future in futures.items():
         try:
@@ -150,7 +152,7 @@ def replayed_offsets(
     from confluent_kafka import ConsumerGroupTopicPartitions
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, **security.confluent()})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **security.confluent(), "logger": RDKAFKA})
     futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
     result = futures[group].result(timeout=timeout)
     return {

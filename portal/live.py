@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aiokafka.structs import ConsumerRecord
 
 from hub.kafka import KafkaSecurity
+from hub.outage import BrokerWatch
 from hub.serde import AsyncRegistryClient, RegistryError, SerdeError
 from portal.audit import AuditFold
 from portal.deadletters import DeadLetterFold
@@ -73,6 +74,8 @@ class Live:
         self._decoder = AuditDecoder(sources.registry)
         self._tasks: list[asyncio.Task] = []
         self._following: dict[str, asyncio.Task] = {}
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("portal", log)
         self.followers = [
             Follower(sources.bootstrap, state.audit_topic, sources.security, self._on_audit),
             Follower(sources.bootstrap, state.dlq_topic, sources.security, self._on_dead_letter),
@@ -139,6 +142,7 @@ class Live:
             self._following[follower.topic] = task
             self._tasks.append(task)
         self._tasks.append(asyncio.create_task(self._refresh_replays(), name="dlq-replays"))
+        await self.broker.start(self.sources.bootstrap, self.sources.security)
         facts = self.state.facts
         topics = {*facts.datasets, self.state.audit_topic, self.state.dlq_topic}
         topics |= {a.agreement.topic for a in facts.agreements.values()}
@@ -194,6 +198,7 @@ class Live:
         return all(f.caught_up.is_set() for f in self.followers)
 
     async def stop(self) -> None:
+        await self.broker.stop()
         for follower in self.followers:
             follower.stop()
         refresher = self._tasks[-1] if self._tasks else None

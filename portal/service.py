@@ -18,6 +18,7 @@ from hub.serde import AsyncRegistryClient
 from hub.settings import Settings, get_settings
 from hub.web import serve_app
 from portal.app import create_app
+from portal.auskunft import RightsLookup
 from portal.dcat import Endpoints
 from portal.facts import load_facts
 from portal.forecasts import ForecastFiles, forecast_files
@@ -95,6 +96,9 @@ def build_portal(
         metrics=metrics,
         limiter=LoginLimiter(own.portal_login_attempts, own.portal_login_window),
         cookie_secure=own.portal_cookie_secure,
+        # Auskunft as hub-rights with that principal's credential on this machine (read at
+        # each lookup; the page says how to set it up while it is missing).
+        rights=RightsLookup.from_settings(settings),
     )
     log.info(
         "portal configured",

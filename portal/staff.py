@@ -24,6 +24,9 @@ class StaffMember(BaseModel):
 
     name: str = Field(min_length=1)
     password_hash: str
+    rights: bool = False
+    """Darf Auskunftsersuchen beantworten: the staff page *Auskunft* (Art. 15 DSGVO), which
+    looks a resident up in the receipts. Off unless given: most staff never need it."""
 
     @field_validator("password_hash")
     @classmethod
@@ -69,9 +72,14 @@ class Staff:
             return None
         return member
 
-    def with_member(self, login: str, name: str, password: str) -> Staff:
+    def may_answer_requests(self, login: str) -> bool:
+        """Whether ``login`` holds the role ``rights`` (a login no longer listed holds none)."""
+        member = self.members.get(login)
+        return member is not None and member.rights
+
+    def with_member(self, login: str, name: str, password: str, *, rights: bool = False) -> Staff:
         """A copy with one more member (the demo's login, which lives only in memory)."""
-        member = StaffMember(name=name, password_hash=hash_password(password))
+        member = StaffMember(name=name, password_hash=hash_password(password), rights=rights)
         return Staff({**self.members, login: member})
 
 

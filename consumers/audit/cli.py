@@ -11,7 +11,7 @@ import typer
 
 from consumers.audit.report import render, summarize
 from hub.kafka import KafkaSecurity, registry_auth
-from hub.serde import AsyncRegistryClient, AvroSerde, SerdeError
+from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.settings import get_settings
 from hub.topics import read_snapshot
 
@@ -22,22 +22,42 @@ async def read_audit(
     bootstrap: str, registry_url: str, topic: str, *, security: KafkaSecurity | None = None
 ) -> list[dict[str, Any]]:
     """Every committed audit record, decoded with the schema it was written with.
-    ``security``: the reader (``hub-audit``, the data-protection officer's principal)."""
+    ``security``: the reader (``hub-audit``, the data-protection officer's principal).
+
+    A record this registry cannot decode (written under another registry's ids, or damaged)
+    is left out and said once on stderr with how many and the first offset: a report of the
+    rest is still a true report of what it shows."""
     security = security or KafkaSecurity.from_settings(principal="hub-audit")
     records = await read_snapshot(bootstrap, topic, security=security)
     serde = AvroSerde()
     registry = AsyncRegistryClient(registry_url, auth=registry_auth(security))
     decoded = []
+    unreadable: list[tuple[int, str]] = []
     try:
         for record in records:
+            if not record.value:
+                continue
             schema_id = int.from_bytes(record.value[1:5], "big")
             try:
-                serde.schema(schema_id)
-            except SerdeError:
-                serde.add_schema(schema_id, await registry.schema_by_id(schema_id))
-            decoded.append(serde.decode(record.value))
+                try:
+                    serde.schema(schema_id)
+                except SerdeError:
+                    serde.add_schema(schema_id, await registry.schema_by_id(schema_id))
+                decoded.append(serde.decode(record.value))
+            except (SerdeError, RegistryError) as error:
+                if isinstance(error, RegistryError) and (error.status == 0 or error.status >= 500):
+                    raise  # the registry is down: no report rather than a partial one
+                unreadable.append((record.offset, str(error)))
     finally:
         await registry.aclose()
+    if unreadable:
+        offset, why = unreadable[0]
+        typer.secho(
+            f"hub audit: {len(unreadable)} record(s) of {topic} left out, not readable with "
+            f"{registry_url} (first at offset {offset}: {why})",
+            err=True,
+            fg="yellow",
+        )
     return decoded
 
 

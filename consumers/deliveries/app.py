@@ -42,6 +42,7 @@ from consumers.deliveries.openapi import (
 from consumers.deliveries.params import ParameterError, parse_limit
 from consumers.deliveries.pull import Puller
 from consumers.deliveries.reader import DeliveriesUnavailable
+from hub.outage import BrokerWatch
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,8 @@ def create_app(
     (tests), the caller owns both."""
     source = _StaticCatalog(catalog) if isinstance(catalog, PullCatalog) else catalog
     metrics = metrics or DeliveriesMetrics()
+    # While the broker is away: one line when it goes, one when it is back, counts between.
+    broker = getattr(puller.reader, "broker", None) or BrokerWatch("deliveries", log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -222,7 +225,8 @@ def create_app(
         except CursorError as exc:
             return _problem(400, str(exc), "cursor"), None
         except DeliveriesUnavailable as exc:
-            log.warning("pull failed", extra={"agreement": agreement_id, "error": str(exc)})
+            if not broker.report(exc):  # else counted: the outage is logged once
+                log.warning("pull failed", extra={"agreement": agreement_id, "error": str(exc)})
             return _problem(503, str(exc), Retry_After="5"), None
         if pulled.undecodable:
             metrics.undecodable.labels(agreement_id).inc(pulled.undecodable)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from hub import outage
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -42,3 +44,4 @@ class DeliveriesMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        outage.expose(self.registry)  # hub_broker_up{service="deliveries"} and its kin

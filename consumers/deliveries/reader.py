@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from aiokafka.protocol.metadata import MetadataRequest
 
 from hub.kafka import KafkaSecurity, start_client
+from hub.outage import BrokerWatch
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class DeliveryReader:
         self._free = asyncio.Semaphore(consumers)
         self._admin: AIOKafkaAdminClient | None = None
         self._partitions: dict[str, tuple[float, tuple[int, ...]]] = {}
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("deliveries", log)
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -123,8 +126,10 @@ class DeliveryReader:
             consumer = self._consumer()
             await start_client(consumer, self.security, self.bootstrap)
             self._idle.append(_Slot(consumer))
+        await self.broker.start(self.bootstrap, self.security)
 
     async def stop(self) -> None:
+        await self.broker.stop()
         slots, self._idle = self._idle, []
         for slot in slots:
             with contextlib.suppress(Exception):

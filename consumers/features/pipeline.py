@@ -37,6 +37,7 @@ from consumers.features.views import BadEvent, ViewRuntime, build_runtime
 from consumers.features.windows import Arrival, FeatureEvent, WindowResult
 from consumers.router.deadletter import DeadLetter, dead_letter_headers
 from hub.kafka import KafkaSecurity, registry_auth, start_client
+from hub.outage import BrokerWatch
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
 from hub.topics import TopicCreationError, TopicSpec, ensure_topics, read_snapshot
@@ -181,6 +182,8 @@ class FeaturePipeline:
         self._dead: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
         self.restored_windows = 0
         self._last_tick = 0.0
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("features", log)
 
     @property
     def topics(self) -> list[str]:
@@ -236,6 +239,12 @@ class FeaturePipeline:
         await start_client(self._consumer, cfg.security, cfg.bootstrap)
         if self.topics:
             self._consumer.subscribe(self.topics)
+        await self.broker.start(cfg.bootstrap, cfg.security)
+        # Every view's window series from the start, at 0: ``increase`` over a series that only
+        # appears with its first window misses that window (HubFeaturesSuppressionSpike).
+        for view in self.runtimes:
+            for counter in (metrics.WINDOWS_CLOSED, metrics.PUBLISHED, metrics.SUPPRESSED):
+                counter.labels(view)
         log.info(
             "feature pipeline started",
             extra={
@@ -259,6 +268,7 @@ class FeaturePipeline:
         self._update_gauges()
 
     async def close(self) -> None:
+        await self.broker.stop()
         async with self._lock:
             if self._consumer:
                 await self._consumer.stop()
@@ -290,6 +300,8 @@ class FeaturePipeline:
                 self._last_tick = now
             try:
                 await self.handle(batch)
+                if batch:  # fetched and committed (an idle tick may not ask the broker)
+                    self.broker.ok()
             except ProducerFenced:
                 log.critical(
                     "another pipeline runs with our transactional id; stopping",
@@ -298,7 +310,8 @@ class FeaturePipeline:
                 raise
             except (KafkaError, RegistryError) as error:
                 metrics.TRANSACTIONS.labels("aborted").inc()
-                log.warning("batch not committed, retrying", extra={"error": repr(error)})
+                if not self.broker.report(error):  # else counted: the outage is logged once
+                    log.warning("batch not committed, retrying", extra={"error": repr(error)})
                 await self._recover(batch)
                 await asyncio.sleep(cfg.retry_backoff)
 

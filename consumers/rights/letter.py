@@ -276,11 +276,15 @@ def _inline(text: str) -> str:
     return _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", escaped)
 
 
-def to_html(blocks: Sequence[Block], title: str = TITLE) -> str:
+def html_fragment(blocks: Sequence[Block], *, heading_offset: int = 0) -> str:
+    """The letter's body as escaped HTML, without a page around it: what ``to_html`` puts in
+    the PDF's page and the portal's *Auskunft* shows inside its own (``heading_offset`` 1 there:
+    the portal page has its own ``h1``, so the letter's headings move one level down)."""
     body: list[str] = []
     for b in blocks:
         if b.kind in ("h1", "h2", "h3"):
-            body.append(f"<{b.kind}>{_inline(b.items[0])}</{b.kind}>")
+            tag = f"h{min(int(b.kind[1]) + heading_offset, 6)}"
+            body.append(f"<{tag}>{_inline(b.items[0])}</{tag}>")
         elif b.kind == "p":
             body.append("<p>" + "<br>".join(_inline(i) for i in b.items) + "</p>")
         elif b.kind == "ul":
@@ -298,9 +302,14 @@ def to_html(blocks: Sequence[Block], title: str = TITLE) -> str:
                 "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows
             )
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+    return "\n".join(body)
+
+
+def to_html(blocks: Sequence[Block], title: str = TITLE) -> str:
+    """A self-contained page (its stylesheet inline) for the PDF."""
     return (
         '<!DOCTYPE html>\n<html lang="de">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
+        + html_fragment(blocks)
         + "\n</body>\n</html>\n"
     )

@@ -18,6 +18,11 @@ DEAD_LETTERS = Counter("hub_router_dead_letters", "Events sent to the DLQ, per r
 TRANSACTIONS = Counter("hub_router_transactions", "Kafka transactions, by result.", ["result"])
 RELOADS = Counter("hub_router_reloads", "Agreement reloads, by result.", ["result"])
 AGREEMENTS = Gauge("hub_router_agreements", "Agreements by state.", ["state"])
+VALID_UNTIL = Gauge(
+    "hub_router_agreement_valid_until_seconds",
+    "End of each applied agreement's last valid day (Europe/Berlin), as a Unix time.",
+    ["agreement"],
+)
 WORKERS = Gauge("hub_router_workers", "Routing processes of this router (0: routes in-process).")
 WORKER_RESTARTS = Counter(
     "hub_router_worker_restarts", "Routing process pools started again after a worker died."
@@ -91,6 +96,19 @@ def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
     for i, n in Tally(bisect_left(bounds, v) for v in values).items():
         buckets[i].inc(n)
     total.inc(sum(values))
+
+
+_valid_until_shown: set[str] = set()
+
+
+def show_valid_until(ends: Mapping[str, float]) -> None:
+    """One sample per applied agreement; a withdrawn agreement's goes (and its alert with it)."""
+    for agreement in _valid_until_shown - ends.keys():
+        VALID_UNTIL.remove(agreement)
+    for agreement, end in ends.items():
+        VALID_UNTIL.labels(agreement).set(end)
+    _valid_until_shown.clear()
+    _valid_until_shown.update(ends)
 
 
 def count_quality(added: Mapping[str, Any]) -> None:

@@ -106,6 +106,7 @@ class RouterConfig:
             "agreements_topic": settings.agreements_topic,
             "quality_topic": settings.quality_topic,
             "late_after_s": settings.quality_late_after_s,
+            "max_batch": settings.router_max_batch,
             "workers": default_workers()
             if settings.router_workers is None
             else settings.router_workers,
@@ -260,7 +261,9 @@ class Router:
             # The broker answers a fetch as soon as there is data; when there is none, 50 ms
             # (not 500) bounds how long a new event waits for the next fetch.
             fetch_max_wait_ms=50,
-            metadata_max_age_ms=30_000,
+            # A source topic the department has not created yet is found within 5 s of its
+            # first event (a metadata request every 5 s costs nothing).
+            metadata_max_age_ms=5_000,
         )
         await start_client(self._consumer, cfg.security, cfg.bootstrap)
         await self.broker.start(cfg.bootstrap, cfg.security)
@@ -417,6 +420,7 @@ class Router:
         metrics.AGREEMENTS.labels("loaded").set(active)
         metrics.AGREEMENTS.labels("expired").set(len(routes) - active)
         metrics.AGREEMENTS.labels("invalid").set(len(self._table.problems))
+        metrics.show_valid_until({r.agreement_id: r.compiled.ends_at.timestamp() for r in routes})
 
     async def _watch(self) -> None:
         while True:

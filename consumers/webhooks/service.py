@@ -42,6 +42,7 @@ from consumers.webhooks.subscriptions import (
     resolve_topics,
 )
 from hub.kafka import KafkaSecurity, registry_auth, start_client
+from hub.outage import BrokerWatch
 from hub.serde import AsyncRegistryClient
 from hub.settings import Settings
 from hub.topics import ensure_topics
@@ -167,12 +168,14 @@ class Pusher:
         config: WebhookConfig,
         schemas: Schemas,
         dlq: AIOKafkaProducer,
+        broker: BrokerWatch | None = None,
     ) -> None:
         self.prepared = prepared
         self.subscription = prepared.subscription
         self.id = self.subscription.id
         self._config = config
         self._dlq = dlq
+        self._broker = broker or BrokerWatch("webhooks", log)
         tls = ssl_context(config.ca_file)
         sender = Sender(
             Endpoint(self.subscription.endpoint, tls=tls),
@@ -305,9 +308,10 @@ class Pusher:
         try:
             await consumer.commit(offsets)
         except KafkaError as error:  # a rebalance meanwhile: the new owner reads them again
-            log.warning(
-                "offsets not committed", extra={"subscription": self.id, "error": repr(error)}
-            )
+            if not self._broker.report(error):  # else counted: the outage is logged once
+                log.warning(
+                    "offsets not committed", extra={"subscription": self.id, "error": repr(error)}
+                )
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -352,6 +356,8 @@ class WebhookDispatcher:
         self._dlq: AIOKafkaProducer | None = None
         self.pushers: list[Pusher] = []
         self.state = "starting"
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("webhooks", log)
 
     async def __aenter__(self) -> WebhookDispatcher:
         await self.start()
@@ -374,12 +380,13 @@ class WebhookDispatcher:
         await start_client(self._dlq, cfg.security, cfg.bootstrap)
         try:
             for p in prepared:
-                pusher = Pusher(p, cfg, self.schemas, self._dlq)
+                pusher = Pusher(p, cfg, self.schemas, self._dlq, self.broker)
                 await pusher.start()
                 self.pushers.append(pusher)
         except BaseException:
             await self.close()
             raise
+        await self.broker.start(cfg.bootstrap, cfg.security)
         self.state = "running"
         log.info(
             "webhook dispatcher started",
@@ -413,6 +420,7 @@ class WebhookDispatcher:
             p.stop()
 
     async def close(self) -> None:
+        await self.broker.stop()
         for p in self.pushers:
             with contextlib.suppress(Exception):
                 await p.close()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -34,6 +35,7 @@ from hub.access.acls import CLUSTER, GROUP, LITERAL, PREFIXED, TOPIC, TXN, Bindi
 from hub.access.plan import Ledger, Plan
 from hub.credentials import Credentials, CredentialStore, new_password
 from hub.kafka import KafkaSecurity
+from hub.logs import RDKAFKA
 
 log = logging.getLogger("hub.access")
 
@@ -98,7 +100,12 @@ class BrokerAccess:
     ledger_topic: str = "hub.access"
 
     def __post_init__(self) -> None:
-        self._config = {"bootstrap.servers": self.bootstrap, **self.security.confluent()}
+        self._config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            **self.security.confluent(),
+            # librdkafka's reconnect errors through logging (its burst filter), not to stderr
+            "logger": RDKAFKA,
+        }
         self._admin = AdminClient(self._config)
 
     def __enter__(self) -> BrokerAccess:

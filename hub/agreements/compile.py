@@ -111,6 +111,13 @@ class CompiledAgreement:
         a = self.agreement
         return (a.valid_from is None or a.valid_from <= day) and day <= a.valid_until
 
+    @property
+    def ends_at(self) -> dt.datetime:
+        """The end of the last valid day in Hamm: midnight after ``valid_until``, local time
+        (so 23:00 or 22:00 UTC, by season)."""
+        after = self.agreement.valid_until + dt.timedelta(days=1)
+        return dt.datetime.combine(after, dt.time(), tzinfo=CITY_TZ)
+
     def transform(self, key: str | bytes | None, record: dict[str, Any]) -> tuple[str | None, dict]:
         """The delivered (key, value): only the named fields, transformed; nothing else."""
         return self._transform(key, record)

@@ -36,7 +36,9 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from hub import outage
 from hub.access.principals import Principals
+from hub.outage import BrokerWatch
 from hub.registry import errors, media
 from hub.registry.access import Action, action_of, authorize
 from hub.registry.auth import Authenticator, IdentityProviderUnavailable, parse_basic
@@ -175,6 +177,7 @@ class Metrics:
             "registry_subjects", "Subjects with a live version", registry=self.collector
         )
         subjects.set_function(lambda: len(registry.state.subject_names()))
+        outage.expose(self.collector)  # hub_broker_up{service="registry"} and its kin
         self.denials = Counter(
             "registry_denials",
             "Requests refused: reason no-credentials or bad-credentials (401), forbidden (403)",
@@ -199,9 +202,10 @@ class Metrics:
 class _Observe:
     """ASGI middleware: count every request by route template and status; log slow/failed ones."""
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: Any, metrics: Metrics, broker: BrokerWatch | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.broker = broker  # while it is away, failures are counted, not each logged
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -222,7 +226,7 @@ class _Observe:
             route = scope.get("route")
             endpoint = getattr(route, "path_format", None) or "unmatched"
             self.metrics.count(endpoint, scope["method"], status)
-            if status >= 500:
+            if status >= 500 and (self.broker is None or self.broker.reachable):
                 log.warning(
                     "request failed",
                     extra={
@@ -348,7 +352,7 @@ def create_app(
     app.state.registry = registry
     app.state.metrics = metrics
     app.state.guard = guard
-    app.add_middleware(_Observe, metrics=metrics)
+    app.add_middleware(_Observe, metrics=metrics, broker=getattr(registry.log, "broker", None))
     app.add_middleware(_EncodedPaths)
 
     @app.exception_handler(RegistryError)

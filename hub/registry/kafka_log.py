@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from hub.kafka import KafkaSecurity, start_client
+from hub.outage import BrokerWatch
 from hub.registry import errors
 from hub.registry.state import State, fold
 
@@ -55,6 +56,8 @@ class KafkaSchemaLog:
         self._reader: asyncio.Task[None] | None = None
         self._advanced = asyncio.Event()
         self._failure: BaseException | None = None
+        # While the broker is away: one line when it goes, one when it is back, counts between.
+        self.broker = BrokerWatch("registry", log)
 
     @property
     def state(self) -> State:
@@ -98,6 +101,7 @@ class KafkaSchemaLog:
             await self.stop()
             raise
         self._reader = asyncio.create_task(self._read_forever(), name=f"fold {self.topic}")
+        await self.broker.start(self.bootstrap_servers, self.security)
         if self._state.rejected:
             # Proposals whose writer died before tombstoning them: compaction must never keep
             # one while the winner's record moves on (see records.py), so clear them now.
@@ -117,6 +121,7 @@ class KafkaSchemaLog:
         )
 
     async def stop(self) -> None:
+        await self.broker.stop()
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,10 +142,13 @@ class KafkaSchemaLog:
                 for key, value in batch
             ]
             metadata = await asyncio.wait_for(asyncio.gather(*sent), self.write_timeout)
-        except TimeoutError:
+        except TimeoutError as exc:
+            self.broker.report(exc)
             raise errors.store_timeout(f"write to {self.topic} not acknowledged") from None
         except KafkaError as exc:
+            self.broker.report(exc)
             raise errors.store_error(f"write to {self.topic} failed: {exc}") from exc
+        self.broker.ok()
         last = max(m.offset for m in metadata)
         await self.wait_for(last + 1)
 

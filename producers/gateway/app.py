@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from hub.kafka import registry_auth
+from hub.outage import BrokerWatch
 from hub.serde import AsyncRegistryClient
 from producers.gateway.convert import ConversionError
 from producers.gateway.departments import Department, Departments
@@ -139,6 +140,7 @@ def create_app(
     broker_timeout: float = 5.0,
     on_start: Callable[[], Awaitable[Any]] | None = None,
     on_stop: Callable[[], Awaitable[Any]] | None = None,
+    broker: BrokerWatch | None = None,
 ) -> FastAPI:
     """The gateway app around a Publisher (``producers.sdk.Publisher``).
 
@@ -156,11 +158,14 @@ def create_app(
         publisher.registry_url, auth=registry_auth(publisher.security)
     )
     schemas = SchemaCache(publisher)
+    # While the broker is away: one line when it goes, one when it is back, counts between.
+    broker = broker or BrokerWatch("gateway", log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await publisher.start()
+            await broker.start(publisher.bootstrap_servers, publisher.security)
         if on_start is not None:
             await on_start()
         try:
@@ -170,6 +175,7 @@ def create_app(
                 await on_stop()
             if manage_lifecycle:
                 log.info("gateway stopping: flushing the producer")
+                await broker.stop()
                 await publisher.stop()
                 await registry.aclose()
 
@@ -186,6 +192,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.publisher = publisher
     app.state.departments = departments
+    app.state.broker = broker
 
     def base_document() -> dict[str, Any]:
         spec = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=app.routes)
@@ -317,7 +324,8 @@ def create_app(
             return task.result()
         pending.add(task)
         task.add_done_callback(pending.discard)
-        log.warning("broker did not acknowledge in time", extra={"topic": topic})
+        if not broker.report(TimeoutError(f"no acknowledgement within {broker_timeout:g} s")):
+            log.warning("broker did not acknowledge in time", extra={"topic": topic})
         return _problem(
             503,
             f"the broker did not acknowledge within {broker_timeout:g} s; retry with the same "
@@ -373,8 +381,10 @@ def create_app(
         except RecordValidationError as exc:
             return _problem(422, str(exc), [{"field": exc.field or "", "message": exc.message}])
         except Exception as exc:  # broker unavailable, timeout, fenced, ...
-            log.warning("publish failed", extra={"topic": topic, "error": repr(exc)})
+            if not broker.report(exc):  # else counted: the outage is logged once
+                log.warning("publish failed", extra={"topic": topic, "error": repr(exc)})
             return _problem(503, f"the broker did not acknowledge: {exc!r}", Retry_After="5")
+        broker.ok()
         metrics.events.labels(department.name, topic).inc(len(published))
         return _json(
             {

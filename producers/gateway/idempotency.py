@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from hub.outage import BrokerWatch
+
 log = logging.getLogger(__name__)
 
 TOPIC = "hub.gateway.idempotency"
@@ -205,9 +207,11 @@ class KafkaIdempotency:
         consumer_factory: Callable[[], Any],
         admin_factory: Callable[[], Any] | None = None,
         topic: str = TOPIC,
+        broker: BrokerWatch | None = None,
     ) -> None:
         self.store = store
         self.topic = topic
+        self.broker = broker or BrokerWatch("gateway", log)
         self._producer_of = producer_of
         self._consumer_factory = consumer_factory
         self._admin_factory = admin_factory
@@ -252,7 +256,8 @@ class KafkaIdempotency:
             offsets = await asyncio.wait_for(self._consumer.end_offsets([partition]), timeout)
             end = offsets[partition]
         except Exception as exc:  # the broker is gone: answer from what is known
-            log.warning("cannot catch up with idempotency keys", extra={"error": repr(exc)})
+            if not self.broker.report(exc):  # else counted: the outage is logged once
+                log.warning("cannot catch up with idempotency keys", extra={"error": repr(exc)})
             return
         deadline = time.monotonic() + timeout
         while await self._consumer.position(partition) < end and time.monotonic() < deadline:
@@ -296,7 +301,8 @@ class KafkaIdempotency:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reconnects by itself; say so once a second at most
-                log.warning("following idempotency keys failed", extra={"error": repr(exc)})
+                if not self.broker.report(exc):
+                    log.warning("following idempotency keys failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
 
     async def stop(self) -> None:

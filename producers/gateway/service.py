@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from hub.kafka import check_login, registry_auth
+from hub.outage import BrokerWatch
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
 from hub.web import serve_app
@@ -46,6 +47,7 @@ def build_app() -> object:
         request_timeout_ms=int(own.gateway_broker_timeout * 1000),
     )
     idempotency = IdempotencyStore()
+    broker = BrokerWatch("gateway", logging.getLogger("producers.gateway.app"))
     keys = KafkaIdempotency(
         idempotency,
         producer_of=lambda: publisher.producer,
@@ -59,6 +61,7 @@ def build_app() -> object:
             bootstrap_servers=settings.bootstrap_servers, **publisher.security.aiokafka()
         ),
         topic=own.gateway_idempotency_topic,
+        broker=broker,
     )
     registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(publisher.security))
     log.info(
@@ -79,6 +82,7 @@ def build_app() -> object:
         broker_timeout=own.gateway_broker_timeout,
         on_start=keys.start,
         on_stop=keys.stop,
+        broker=broker,
     )
 
 

@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from broker_faults import own_broker_in  # noqa: E402  (needs the path above)
+from broker_faults import own_broker_in  # (needs the path above)
 
-from hub.broker.local import LocalBroker  # noqa: E402
+from hub.broker.local import LocalBroker
 
 
 @pytest.fixture

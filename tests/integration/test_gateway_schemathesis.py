@@ -246,11 +246,13 @@ async def test_schemathesis_finds_no_failure(gateway, tmp_path):
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        "25",
+        "15",
         "--seed",
         "20261125",
+        # Each accepted request waits for Kafka (idempotency key, events, outcome): several
+        # requests at a time, as clients send them, keep the run to about a minute.
         "--workers",
-        "1",
+        "4",
         "--generation-database",
         "none",
         "--request-timeout",

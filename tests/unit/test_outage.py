@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -96,7 +97,7 @@ def test_the_first_record_of_each_burst_passes_and_the_rest_are_counted(gaps, qu
         times.append(now)
     admitted = [bursts.admit("aiokafka", t) for t in times]
     # A burst: records each within ``quiet`` of the one before.
-    starts = [True] + [b - a >= quiet for a, b in zip(times, times[1:], strict=False)]
+    starts = [True] + [b - a >= quiet for a, b in pairwise(times)]
     assert admitted == starts
     assert bursts.suppressed["aiokafka"] == len(gaps) - sum(starts)
 

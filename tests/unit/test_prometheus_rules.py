@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from backends import require
+from promql import metric_names, queried_series
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 RULES = PROMETHEUS / "alerts.yml"
@@ -84,3 +85,32 @@ def test_every_alert_says_what_to_look_at(name: str) -> None:
     assert rule["labels"]["severity"] in ("warning", "critical")
     assert rule["annotations"]["summary"].strip()
     assert rule["annotations"]["description"].strip()
+
+
+@pytest.mark.parametrize(
+    ("expr", "names"),
+    [
+        ('up{job="hub-router"} == 0', {"up"}),
+        (
+            "histogram_quantile(0.99, sum by (le) (rate(hub_router_delivery_lag_seconds_bucket"
+            '{le=~"5|10"}[5m]))) > 5',
+            {"hub_router_delivery_lag_seconds_bucket"},
+        ),
+        (
+            "sum by (dataset) (increase(a_total[1d] offset 1h)) / ignoring (rule) b_total"
+            " or 0 * c:recorded and on (x) group_left (y) d",
+            {"a_total", "b_total", "c:recorded", "d"},
+        ),
+        ("min by (agreement) (v_seconds) - time() < 14 * 86400", {"v_seconds"}),
+        ('rate(x_total[$__rate_interval]) * 1e3 > bool 2h_is_no_name{a="b}"}', {"x_total"}),
+    ],
+)
+def test_metric_names_of_an_expression(expr: str, names: set[str]) -> None:
+    assert metric_names(expr) == names
+
+
+def test_the_alerts_and_dashboards_query_named_series() -> None:
+    # What the live Prometheus test (tests/integration/test_prometheus_live.py) looks for.
+    used = queried_series()
+    assert {"up", "hub_broker_up", "hub_router_agreement_valid_until_seconds"} <= set(used)
+    assert any(":" in where for where in used["hub_router_events_total"])  # a dashboard's
