@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -159,9 +159,7 @@ class BrokerAccess:
             topic = metadata.topics.get(self.ledger_topic)
             if topic is None or topic.error is not None or not topic.partitions:
                 return Ledger()
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(self.ledger_topic, 0), timeout=TIMEOUT
-            )
+            low, high = _watermarks(consumer, TopicPartition(self.ledger_topic, 0))
             if high <= low:
                 return Ledger()
             consumer.assign([TopicPartition(self.ledger_topic, 0, low)])
@@ -317,3 +315,25 @@ class BrokerAccess:
 def _reason(exc: KafkaException) -> str:
     error = exc.args[0] if exc.args else exc
     return getattr(error, "str", lambda: str(error))()
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """The partition's offsets; a broker that has just started may not have elected its leader
+    yet (NOT_LEADER_FOR_PARTITION, retriable): asked again for a while, not failed at once."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=TIMEOUT)
+        except KafkaException as error:
+            code = error.args[0].code() if error.args else None
+            if code not in _NOT_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+_NOT_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
