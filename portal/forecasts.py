@@ -15,26 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consumers.features.forecast import FORECAST_FEATURES, FORECAST_TIME
 from portal.lagebild import ForecastRow
 
 log = logging.getLogger("hub.portal")
 
 
-COLUMNS = frozenset(
-    {
-        "forecast_made_at",
-        "forecast_start",
-        "step_seconds",
-        "feature",
-        "values",
-        "low",
-        "high",
-        "mae_last_horizon",
-        "training_windows",
-        "model",
-    }
-)
-"""The forecast view's own columns (``consumers.features.forecast``); the other is the entity."""
+# The forecast view's own columns, as the forecast writes them; the other one is the entity.
+# (consumers.features.forecast imports Feast only inside its functions: importing it is cheap.)
+COLUMNS = frozenset({FORECAST_TIME, *FORECAST_FEATURES})
 
 
 def rows_of(records: list[dict[str, Any]]) -> list[ForecastRow]:
