@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 UNREACHABLE = "broker unreachable"
 REACHABLE_AGAIN = "broker reachable again"
+REGISTRY_UNREACHABLE = "schema registry unreachable"
+REGISTRY_REACHABLE_AGAIN = "schema registry reachable again"
 PROBE_INTERVAL_S = 2.0
 BURST_QUIET_S = 30.0
 
@@ -48,13 +50,25 @@ BROKER_ERRORS = Counter(
     ["service"],
     registry=None,
 )
+REGISTRY_REACHABLE = Gauge(
+    "hub_registry_reachable",
+    "1 while this service reaches the schema registry, 0 while it does not.",
+    ["service"],
+    registry=None,
+)
+REGISTRY_ERRORS = Counter(
+    "hub_registry_errors",
+    "Requests to the schema registry that got no answer or a server error, logged once an outage.",
+    ["service"],
+    registry=None,
+)
 LOG_SUPPRESSED = Counter(
     "hub_log_suppressed",
     "Log records of a library (aiokafka, librdkafka) not written: the first of a burst was.",
     ["logger"],
     registry=None,
 )
-_COLLECTORS = (BROKER_UP, BROKER_ERRORS, LOG_SUPPRESSED)
+_COLLECTORS = (BROKER_UP, BROKER_ERRORS, REGISTRY_REACHABLE, REGISTRY_ERRORS, LOG_SUPPRESSED)
 _exposed: weakref.WeakSet[CollectorRegistry] = weakref.WeakSet()
 
 
@@ -95,17 +109,18 @@ class Reachability:
     a ``Change`` exactly when the state flips, else None. It starts reachable: a service comes
     up only once its clients connected."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: tuple[str, str] = (UNREACHABLE, REACHABLE_AGAIN)) -> None:
         self.reachable = True
         self.down_since: float | None = None
         self.failures = 0  # of the current (or last) outage
+        self._lines = lines  # what to say on becoming unreachable, and reachable again
 
     def failure(self, now: float, error: str = "") -> Change | None:
         self.failures += 1
         if not self.reachable:
             return None
         self.reachable, self.down_since, self.failures = False, now, 1
-        return Change(False, UNREACHABLE, error=error or None)
+        return Change(False, self._lines[0], error=error or None)
 
     def success(self, now: float) -> Change | None:
         if self.reachable:
@@ -113,7 +128,7 @@ class Reachability:
         assert self.down_since is not None
         self.reachable = True
         down_s = max(0.0, now - self.down_since)
-        return Change(True, REACHABLE_AGAIN, down_s=down_s, failures=self.failures)
+        return Change(True, self._lines[1], down_s=down_s, failures=self.failures)
 
 
 class Bursts:
@@ -156,8 +171,12 @@ def is_connection_error(error: BaseException) -> bool:
         ConnectionError,
         TimeoutError,
     )
+    from hub.serde.client import RegistryError
+
     seen: set[int] = set()
     while error is not None and id(error) not in seen:  # also what it was raised from
+        if isinstance(error, RegistryError):
+            return False  # the registry's connection, not the broker's (its own watch says so)
         if isinstance(error, kinds):
             return True
         seen.add(id(error))
@@ -173,28 +192,26 @@ def describe(error: BaseException | str) -> str:
     return text if text.startswith(kind) else f"{kind}: {text}" if text else kind
 
 
-class BrokerWatch:
-    """A service's view of the broker: ``ok()`` after a round trip that worked, ``failed(e)``
-    after one that did not, ``report(e)`` for an error of any kind; ``start`` probes the broker
-    every ``interval`` seconds, so the service also notices recovery while idle."""
+class _Watch:
+    """A service's view of one thing it depends on: ``ok()`` after a round trip that worked,
+    ``failed(e)`` after one that did not; a line per state change, a gauge and a counter."""
 
     def __init__(
         self,
         service: str,
-        logger: logging.Logger | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        interval: float = PROBE_INTERVAL_S,
+        logger: logging.Logger | None,
+        clock: Callable[[], float],
+        lines: tuple[str, str],
+        up: Gauge,
+        errors: Counter,
     ) -> None:
         self.service = service
-        self.interval = interval
         self._log = logger or logging.getLogger(f"hub.{service}")
         self._clock = clock
-        self._state = Reachability()
-        self._up = BROKER_UP.labels(service)
-        self._errors = BROKER_ERRORS.labels(service)
+        self._state = Reachability(lines)
+        self._up = up.labels(service)
+        self._errors = errors.labels(service)
         self._up.set(1)
-        self._probe: asyncio.Task[None] | None = None
 
     @property
     def reachable(self) -> bool:
@@ -213,6 +230,44 @@ class BrokerWatch:
             self._up.set(0)
             self._say(change, logging.WARNING)
 
+    def _say(self, change: Change, level: int) -> None:
+        self._log.log(level, change.message, extra={"service": self.service, **change.fields()})
+
+
+class RegistryWatch(_Watch):
+    """A service's view of the schema registry, fed by its ``AsyncRegistryClient`` (every
+    request that got an answer below 500 is ``ok``; no answer or a server error ``failed``).
+    Callers that retry say nothing themselves: the watch writes the two lines."""
+
+    def __init__(
+        self,
+        service: str,
+        logger: logging.Logger | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        lines = (REGISTRY_UNREACHABLE, REGISTRY_REACHABLE_AGAIN)
+        super().__init__(service, logger, clock, lines, REGISTRY_REACHABLE, REGISTRY_ERRORS)
+
+
+class BrokerWatch(_Watch):
+    """A service's view of the broker: ``ok()`` after a round trip that worked, ``failed(e)``
+    after one that did not, ``report(e)`` for an error of any kind; ``start`` probes the broker
+    every ``interval`` seconds, so the service also notices recovery while idle."""
+
+    def __init__(
+        self,
+        service: str,
+        logger: logging.Logger | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = PROBE_INTERVAL_S,
+    ) -> None:
+        lines = (UNREACHABLE, REACHABLE_AGAIN)
+        super().__init__(service, logger, clock, lines, BROKER_UP, BROKER_ERRORS)
+        self.interval = interval
+        self._probe: asyncio.Task[None] | None = None
+
     def report(self, error: BaseException) -> bool:
         """True when ``error`` is the broker being away (counted, and logged once an outage)
         or comes while it is away (counted: a consequence); False: the caller logs it."""
@@ -220,9 +275,6 @@ class BrokerWatch:
             self.failed(error)
             return True
         return False
-
-    def _say(self, change: Change, level: int) -> None:
-        self._log.log(level, change.message, extra={"service": self.service, **change.fields()})
 
     # -- probing ----------------------------------------------------------------------------
     async def start(self, bootstrap: str, security: KafkaSecurity) -> None:

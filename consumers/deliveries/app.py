@@ -225,7 +225,10 @@ def create_app(
         except CursorError as exc:
             return _problem(400, str(exc), "cursor"), None
         except DeliveriesUnavailable as exc:
-            if not broker.report(exc):  # else counted: the outage is logged once
+            watch = getattr(puller.registry, "watch", None)
+            if watch is not None and not watch.reachable:
+                pass  # the registry's outage: its watch logged it once
+            elif not broker.report(exc):  # else counted: the outage is logged once
                 log.warning("pull failed", extra={"agreement": agreement_id, "error": str(exc)})
             return _problem(503, str(exc), Retry_After="5"), None
         if pulled.undecodable:

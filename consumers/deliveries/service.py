@@ -24,6 +24,7 @@ from consumers.deliveries.pull import Puller
 from consumers.deliveries.reader import PRINCIPAL, DeliveryReader
 from consumers.deliveries.settings import DeliveriesSettings
 from hub.kafka import KafkaSecurity, check_login, registry_auth
+from hub.outage import RegistryWatch
 from hub.secret import load_master_secret
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
@@ -48,7 +49,11 @@ def build_app(own: DeliveriesSettings | None = None) -> FastAPI:
         consumers=own.deliveries_consumers,
         wait=own.deliveries_wait,
     )
-    registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(security))
+    registry = AsyncRegistryClient(
+        settings.registry_url,
+        auth=registry_auth(security),
+        watch=RegistryWatch("deliveries", log),  # its lines, once an outage
+    )
     # Cursors are signed with a key derived from the master secret: every instance behind a
     # load balancer accepts the others' cursors, and a restart keeps them valid.
     codec = CursorCodec.from_master_secret(load_master_secret(settings.secret_file))

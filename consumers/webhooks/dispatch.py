@@ -289,9 +289,8 @@ class Dispatch:
             try:
                 record = await self._schemas.decode(delivery.value)
                 break
-            except RegistryError as error:  # away for now: wait, do not give up
-                log.warning("registry unreachable, waiting", extra={"error": str(error)})
-                await self._pause(TRANSIENT_BACKOFF)
+            except RegistryError:  # away for now: wait, do not give up (the client's watch
+                await self._pause(TRANSIENT_BACKOFF)  # logs the outage once)
         return msg_id, cloudevent_headers(headers, msg_id, agreement), json_body(record)
 
     async def _deliver_one(self, delivery: Delivery) -> None:

@@ -42,7 +42,7 @@ from consumers.webhooks.subscriptions import (
     resolve_topics,
 )
 from hub.kafka import KafkaSecurity, registry_auth, start_client
-from hub.outage import BrokerWatch
+from hub.outage import BrokerWatch, RegistryWatch
 from hub.serde import AsyncRegistryClient
 from hub.settings import Settings
 from hub.topics import ensure_topics
@@ -350,7 +350,9 @@ class WebhookDispatcher:
         self.config = config
         self._prepared = prepared
         self._registry = AsyncRegistryClient(
-            config.registry_url, auth=registry_auth(config.security)
+            config.registry_url,
+            auth=registry_auth(config.security),
+            watch=RegistryWatch("webhooks", log),  # its lines, once an outage
         )
         self.schemas = Schemas(self._registry)
         self._dlq: AIOKafkaProducer | None = None

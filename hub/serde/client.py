@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
@@ -39,6 +39,9 @@ from hub.schemas.references import (
     order_dependencies,
     parse_references,
 )
+
+if TYPE_CHECKING:
+    from hub.outage import RegistryWatch
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _HEADERS = {"Content-Type": CONTENT_TYPE, "Accept": f"{CONTENT_TYPE}, application/json"}
@@ -472,12 +475,15 @@ class AsyncRegistryClient:
         client: httpx.AsyncClient | None = None,
         auth: Credentials | None = DEFAULT_AUTH,
         principal: str | None = None,
+        watch: RegistryWatch | None = None,
     ) -> None:
         self.url, self._auth = _resolve_auth(url, auth, principal)
         self._http = client or httpx.AsyncClient(
             base_url=self.url, timeout=timeout, headers=_HEADERS
         )
         self._cache = _Cache()
+        # A service's outage lines: the first failed request and the first answer after it.
+        self.watch = watch
 
     @property
     def principal(self) -> str | None:
@@ -503,7 +509,15 @@ class AsyncRegistryClient:
                 headers=self._auth.headers,
             )
         except httpx.HTTPError as exc:
-            raise RegistryError(0, 0, f"registry {self.url} unreachable: {exc}") from exc
+            error = RegistryError(0, 0, f"registry {self.url} unreachable: {exc}")
+            if self.watch is not None:
+                self.watch.failed(error)
+            raise error from exc
+        if self.watch is not None:
+            if response.status_code >= 500:
+                self.watch.failed(f"registry {self.url}: HTTP {response.status_code}")
+            else:
+                self.watch.ok()
         try:
             return _check(response)
         except RegistryError as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from hub import outage
+
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        outage.expose(self.registry)  # hub_broker_up{service="gateway"} and its kin
         self.requests = Counter(
             "hub_gateway_requests",
             "Publish requests by department, topic and HTTP status.",

@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from hub.kafka import check_login, registry_auth
-from hub.outage import BrokerWatch
+from hub.outage import BrokerWatch, RegistryWatch
 from hub.serde import AsyncRegistryClient
 from hub.settings import get_settings
 from hub.web import serve_app
@@ -63,7 +63,11 @@ def build_app() -> object:
         topic=own.gateway_idempotency_topic,
         broker=broker,
     )
-    registry = AsyncRegistryClient(settings.registry_url, auth=registry_auth(publisher.security))
+    registry = AsyncRegistryClient(
+        settings.registry_url,
+        auth=registry_auth(publisher.security),
+        watch=RegistryWatch("gateway", logging.getLogger("producers.gateway.app")),
+    )
     log.info(
         "gateway configured",
         extra={"departments": sorted(departments.by_name), "file": str(departments_file)},

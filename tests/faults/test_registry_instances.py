@@ -30,8 +30,10 @@ def _schema(n: int) -> dict:
 
 
 @contextmanager
-def serving(bootstrap: str, topic: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
+def serving(
+    bootstrap: str, topic: str, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = port or free_port()
     env = {**os.environ, "HUB_BOOTSTRAP_SERVERS": bootstrap, "HUB_LOG_FORMAT": "json"}
     process = subprocess.Popen(
         [sys.executable, "-m", "hub", "registry", "serve", "--port", str(port), "--topic", topic],

@@ -209,3 +209,71 @@ async def test_the_probe_notices_a_broker_that_is_not_there(unused_tcp_port):
         await asyncio.sleep(0.05)
     await watch.stop()
     assert not watch.reachable
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def test_a_registry_outage_is_two_lines_however_many_requests_fail(caplog):
+    """The client feeds its watch: 200 failed lookups (refused, then server errors) are one
+    line, the first answer after them the second; 4xx answers are the registry being there."""
+    import httpx
+
+    from hub.outage import REGISTRY_REACHABLE_AGAIN, REGISTRY_UNREACHABLE, RegistryWatch
+    from hub.serde import AsyncRegistryClient, RegistryError
+
+    state = {"mode": "up"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if state["mode"] == "refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        if state["mode"] == "500":
+            return httpx.Response(500, json={"error_code": 50001, "message": "store down"})
+        if request.url.path.startswith("/schemas/ids/404"):
+            return httpx.Response(404, json={"error_code": 40403, "message": "not found"})
+        return httpx.Response(200, json={"schema": '"string"'})
+
+    clock = Clock()
+    watch = RegistryWatch("unit-registry", logging.getLogger("hub.unit.registry"), clock=clock)
+    errors = outage.REGISTRY_ERRORS.labels("unit-registry")
+    counted = errors._value.get()
+
+    async def run() -> None:
+        http = httpx.AsyncClient(
+            base_url="http://registry.test", transport=httpx.MockTransport(answer)
+        )
+        client = AsyncRegistryClient("http://registry.test", client=http, auth=None, watch=watch)
+        await client.schema_by_id(1)
+        for i in range(200):
+            state["mode"] = "refused" if i < 100 else "500"
+            with pytest.raises(RegistryError):
+                await client.schema_by_id(1000 + i)
+            clock.now += 0.05
+        state["mode"] = "up"
+        with pytest.raises(RegistryError):
+            await client.schema_by_id(404)  # an answer: the registry is back
+        await client.schema_by_id(2)
+        await client.aclose()
+
+    with caplog.at_level(logging.INFO, logger="hub.unit.registry"):
+        asyncio.run(run())
+    assert [r.getMessage() for r in caplog.records] == [
+        REGISTRY_UNREACHABLE,
+        REGISTRY_REACHABLE_AGAIN,
+    ]
+    assert caplog.records[1].failures == 200 and caplog.records[1].down_s == 10.0
+    assert errors._value.get() - counted == 200
+    assert watch.reachable and outage.REGISTRY_REACHABLE.labels("unit-registry")._value.get() == 1
+
+
+def test_a_registry_error_is_not_the_broker_being_away():
+    """A refused registry connection ends in ConnectionRefusedError too; the broker's watch
+    must not take it for the broker."""
+    from hub.serde import RegistryError
+
+    error = RegistryError(0, 0, "registry unreachable")
+    error.__cause__ = ConnectionRefusedError(111, "refused")
+    outer = RuntimeError("pull failed")
+    outer.__cause__ = error
+    assert not outage.is_connection_error(outer)
+    assert outage.is_connection_error(ConnectionRefusedError(111, "refused"))
