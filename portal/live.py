@@ -71,6 +71,7 @@ class Live:
 
     def __init__(self, state: LiveState, sources: KafkaSources, metrics: PortalMetrics) -> None:
         self.state, self.sources, self.metrics = state, sources, metrics
+        self.unreadable = 0  # records left out as undecodable (the first is logged)
         self._decoder = AuditDecoder(sources.registry)
         self._tasks: list[asyncio.Task] = []
         self._following: dict[str, asyncio.Task] = {}
@@ -113,11 +114,16 @@ class Live:
         except (SerdeError, RegistryError, KeyError, TypeError) as error:
             if isinstance(error, RegistryError) and error.status != 404:
                 raise  # the registry is away: a gap now would be a wrong count later
-            # One unreadable summary must not stop the pages: it is logged and left out.
-            log.warning(
-                "quality summary not readable",
-                extra={"offset": record.offset, "error": f"{type(error).__name__}: {error}"},
-            )
+            # One unreadable summary must not stop the pages: left out and counted; the first
+            # is logged (a topic written under another registry makes thousands of them).
+            self.unreadable += 1
+            self.metrics.unreadable.labels(self.state.quality_topic).inc()
+            if self.unreadable == 1:
+                log.warning(
+                    "quality summary not readable; further ones are counted in "
+                    "hub_portal_records_unreadable_total, not logged",
+                    extra={"offset": record.offset, "error": f"{type(error).__name__}: {error}"},
+                )
             return
         self.metrics.records.labels(self.state.quality_topic).inc()
 

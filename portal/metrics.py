@@ -44,6 +44,13 @@ class PortalMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self.unreadable = Counter(
+            "hub_portal_records_unreadable",
+            "Records of the hub's logs left out because they could not be decoded, by topic "
+            "(e.g. written under another schema registry); the first is logged.",
+            ["topic"],
+            registry=self.registry,
+        )
         self.logins = Counter(
             "hub_portal_logins",
             "Staff login attempts by outcome (ok, refused, limited, csrf).",

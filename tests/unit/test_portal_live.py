@@ -56,3 +56,31 @@ async def test_a_topic_it_may_not_read_does_not_take_the_portal_down(monkeypatch
     assert "not allowed" in state.problems["hub.features.noise_complaints_hourly"]
     assert "TopicAuthorization" in state.problems["hub.quality"]
     await live.stop()
+
+
+async def test_summaries_it_cannot_decode_are_one_line_and_a_count(caplog):
+    """hub.quality written under another registry: thousands of undecodable records are left
+    out, counted, and logged once."""
+    import logging
+    from types import SimpleNamespace
+
+    from hub.serde import SerdeError
+
+    class Undecodable:
+        async def decode(self, value: bytes) -> dict:
+            raise SerdeError("truncated payload for schema id 4")
+
+    metrics = PortalMetrics()
+    live = Live(
+        LiveState(FACTS, STAFF_REGISTER),
+        KafkaSources("127.0.0.1:1", None, None, "g"),  # type: ignore[arg-type]
+        metrics,
+    )
+    live._decoder = Undecodable()  # type: ignore[assignment]
+    with caplog.at_level(logging.WARNING, logger="hub.portal"):
+        for offset in range(500):
+            await live._on_quality(SimpleNamespace(value=b"\x00\x00\x00\x00\x04x", offset=offset))  # type: ignore[arg-type]
+    said = [r for r in caplog.records if "quality summary not readable" in r.getMessage()]
+    assert len(said) == 1 and said[0].offset == 0
+    assert live.unreadable == 500
+    assert metrics.unreadable.labels(live.state.quality_topic)._value.get() == 500
