@@ -4,11 +4,14 @@
 
 - ``core``: delivered records (already decoded) → ``extract`` → ``Aggregator.add`` → windows
   closed by ``advance`` and gated by k, for the shipped noise-complaint view (hourly windows,
-  k = 5, 40 postcodes); and the same with Avro decoding of each Confluent-framed record first.
+  k = 5, 40 postcodes); and the same with Avro decoding of each Confluent-framed record first,
+  with the native decoder (``hub_core.Decoder``, the pipeline's default where installed) and
+  with fastavro alone (``*_fastavro``), best of 3 rounds each.
 - ``kafka``: the whole path on the local broker: a backlog of delivery records (encoded with
   the hub's serde, schema in a registry of our own) read by ``FeaturePipeline`` in batches,
   aggregated, and committed in transactions with the changelog and the offsets. Timed from the
   first batch to the last commit (group join and restore are start-up, reported apart).
+  The same backlog is read twice, by fresh groups: native decode, then fastavro (``fastavro``).
 - ``online``: Feast ``get_online_features`` for one entity of one view, SQLite online store.
 
 Needs the broker (``hub broker start``) for ``kafka``; ``--skip-kafka`` leaves it out.
@@ -86,21 +89,40 @@ def bench_core(n: int) -> dict[str, Any]:
     schema = compile_agreement(
         view.agreement, schemas[view.agreement.source], b"b" * 32
     ).output_schema
-    serde = AvroSerde()
-    serde.add_schema(1, parse(schema))
-    frames = [serde.encode(1, r) for r in records]
-    runtime = build_runtime(view)
-    extract, agg, decode = runtime.extract, runtime.aggregator, serde.decode
-    started = time.perf_counter()
-    for data in frames:
-        agg.add(extract(None, decode(data)))
-    agg.advance(10**15)
-    decode_s = time.perf_counter() - started
+    frames = AvroSerde()
+    frames.add_schema(1, parse(schema))
+    encoded = [frames.encode(1, r) for r in records]
+
+    def timed(native: bool) -> tuple[float, float]:
+        """(decode and aggregate, decode alone) seconds, the best of 3 rounds each."""
+        serde = AvroSerde(native=native)
+        serde.add_schema(1, parse(schema))
+        both = alone = float("inf")
+        for _ in range(3):
+            runtime = build_runtime(view)
+            extract, agg, decode = runtime.extract, runtime.aggregator, serde.decode
+            started = time.perf_counter()
+            for data in encoded:
+                agg.add(extract(None, decode(data)))
+            agg.advance(10**15)
+            both = min(both, time.perf_counter() - started)
+            started = time.perf_counter()
+            for data in encoded:
+                decode(data)
+            alone = min(alone, time.perf_counter() - started)
+        return both, alone
+
+    native_s, native_decode_s = timed(True)
+    fastavro_s, fastavro_decode_s = timed(False)
     return {
         "events": n,
         "aggregate_events_per_s": round(n / core_s),
         "aggregate_us_per_event": round(core_s / n * 1e6, 2),
-        "decode_and_aggregate_events_per_s": round(n / decode_s),
+        "native_decode": AvroSerde(native=True).native,
+        "decode_and_aggregate_events_per_s": round(n / native_s),
+        "decode_and_aggregate_events_per_s_fastavro": round(n / fastavro_s),
+        "decode_us_per_event": round(native_decode_s / n * 1e6, 2),
+        "decode_us_per_event_fastavro": round(fastavro_decode_s / n * 1e6, 2),
         "windows_published": len(published),
         "windows_suppressed": len(suppressed),
     }
@@ -120,7 +142,6 @@ async def _kafka_in(
 ) -> dict[str, Any]:
     from confluent_kafka import Producer
 
-    from consumers.features.pipeline import FeaturePipeline, PipelineConfig
     from hub.agreements import compile_agreement, load_agreement
     from hub.kafka import KafkaSecurity
     from hub.schemas.catalog import load_catalog
@@ -163,6 +184,18 @@ async def _kafka_in(
         producer.poll(0)
     producer.flush(60)
 
+    out = await _pipeline(root, f"{uid}n", topic, n, bootstrap, registry_url, native=True)
+    out["fastavro"] = await _pipeline(
+        root, f"{uid}f", topic, n, bootstrap, registry_url, native=False
+    )
+    return out
+
+
+async def _pipeline(
+    root: Path, uid: str, topic: str, n: int, bootstrap: str, registry_url: str, *, native: bool
+) -> dict[str, Any]:
+    from consumers.features.pipeline import FeaturePipeline, PipelineConfig
+
     config = PipelineConfig(
         bootstrap=bootstrap,
         registry_url=registry_url,
@@ -172,6 +205,7 @@ async def _kafka_in(
         group=f"bench-features-{uid}",
         changelog_topic=f"bench.features.state.{uid}",
         output_prefix=f"bench.features.{uid}.",
+        native_decode=native,
     )
     started = time.perf_counter()
     pipeline = FeaturePipeline(config)
@@ -197,6 +231,7 @@ async def _kafka_in(
     await task
     await pipeline.close()
     return {
+        "native_decode": pipeline._serde.native,
         "events": n,
         "events_per_s": round(n / elapsed),
         "transactions": pipeline.committed_batches,

@@ -4,7 +4,8 @@ A realistic resident-moved record (12 fields, nested address and geo point) unde
 with 6 transforms (pseudonymize, age_band, postcode_prefix, truncate, h3, bucket) and 3 kept
 fields; in the Python engine, and in the native core (`native`: decode, filter + transform and
 encode apart, timed inside the core, and a whole `route` call with its Python objects in and
-out).
+out; and `hub_core.Decoder`, the decode to the Python objects fastavro returns, which the
+subscriber SDK and the feature pipeline use, beside `fastavro_decode_us`).
 
     .venv/bin/python bench/transforms.py [--records 5000] [--repeats 7]
 
@@ -184,9 +185,21 @@ def native_figures(compiled: Any, pairs: list, repeats: int) -> dict[str, Any]:
         start = time.perf_counter()
         source.core.route(records, [True], f"{topic}/0/".encode(), MAX_DELIVERY_BYTES)
         call = min(call, time.perf_counter() - start)
+    decoder = core.Decoder(parse(SCHEMA).canonical)
+    to_python = many = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for v in values:
+            decoder.decode(v, 5)
+        to_python = min(to_python, time.perf_counter() - start)
+        start = time.perf_counter()
+        decoder.decode_many(values, 5)
+        many = min(many, time.perf_counter() - start)
     return {
         "installed": True,
         "refused": native.refused,
+        "decode_to_python_us": round(to_python / len(values) * 1e6, 3),
+        "decode_many_to_python_us": round(many / len(values) * 1e6, 3),
         "decode_us": round(decode / events / 1e3, 3),
         "filter_and_transform_us": round(transform / events / 1e3, 3),
         "encode_us": round(encode / max(1, deliveries) / 1e3, 3),
@@ -227,6 +240,14 @@ def main() -> None:
         buf.seek(0)
         fastavro.schemaless_writer(buf, parsed, next(values))
 
+    serde = AvroSerde()
+    serde.add_schema(1, SCHEMA)
+    frames = iter([serde.encode(1, rec) for _, rec in pairs] * (args.repeats + 1))
+    decode = serde.decode
+
+    def decode_only(key: str, rec: dict[str, Any]) -> None:
+        decode(next(frames))
+
     transform_us = per_record_us(transform, pairs, args.repeats)
     figures = {
         "benchmark": "agreement transforms",
@@ -243,6 +264,7 @@ def main() -> None:
         "where_match_ratio": round(sum(matches(r) for _, r in pairs) / len(pairs), 3),
         "filter_and_transform_us": round(per_record_us(route, pairs, args.repeats), 3),
         "fastavro_encode_us": round(per_record_us(encode_only, pairs, args.repeats), 3),
+        "fastavro_decode_us": round(per_record_us(decode_only, pairs, args.repeats), 3),
         "filter_transform_encode_us": round(per_record_us(route_encode, pairs, args.repeats), 3),
     }
     # Under load absolute figures drift; the ratio to a fastavro encode of the output stays put.

@@ -66,6 +66,9 @@ class PipelineConfig:
     clock_watermark_lag: float | None = None
     retry_backoff: float = 1.0
     feast: FeastConfig | None = None
+    # Decode deliveries with the native core (hub_core.Decoder) where installed: the same
+    # records as fastavro's, at about half the cost. False: fastavro alone.
+    native_decode: bool = True
     # The principal the pipeline is (hub-features in production; the settings' identity if unset).
     security: KafkaSecurity = field(default_factory=KafkaSecurity.from_settings)
 
@@ -172,7 +175,7 @@ class FeaturePipeline:
         self._registry = AsyncRegistryClient(
             config.registry_url, auth=registry_auth(config.security)
         )
-        self._serde = AvroSerde()
+        self._serde = AvroSerde(native=config.native_decode)
         self._known: set[int] = set()
         self._stop = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None

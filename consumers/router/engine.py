@@ -301,11 +301,23 @@ def _rerun(
     rerun_timed: list[int] = []
     for event, delivery_at, time_at, failures in reruns:
         record = records[event]
+        # The core counted the event and its headers, and measured its value only if it
+        # decoded it: what it could not decode (deferred), the Python engine measures here.
+        undecoded = measured is not None and any(f[0] is None for f in failures)
         one = route_events(
-            source.native, [(record, record)], serde, now, router, accounting=recorded
+            source.native,
+            [(record, record)],
+            serde,
+            now,
+            router,
+            accounting=source.accounting if undecoded else recorded,
         )
         if measured is not None:
             measured.figures.dead_letters += len(one.dead_letters)
+            if undecoded:
+                _add_value_figures(
+                    measured, one.quality.pop((source.native.topic, record.partition), None)
+                )
         spliced += deliveries[at_delivery:delivery_at]
         spliced += one.deliveries
         times += event_times[at_time:time_at]
@@ -319,6 +331,15 @@ def _rerun(
     spliced += deliveries[at_delivery:]
     times += event_times[at_time:]
     return spliced, times, rerun_timed
+
+
+def _add_value_figures(measured: Measured, python: Measured | None) -> None:
+    """Add what the Python engine measured of an event's value (late, nulls) to the core's."""
+    if python is None:
+        return
+    measured.figures.late += python.figures.late
+    for path, n in python.figures.nulls.items():
+        measured.figures.nulls[path] += n
 
 
 def _receipts_only(accounting: Accounting | None) -> Accounting | None:

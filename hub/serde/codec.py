@@ -3,13 +3,20 @@
 The hot path is ``encode`` and ``decode``: one dict lookup for the schema, one BytesIO, one
 fastavro call, no copy of the record. Schema resolution (reading v2 bytes as v1) is decided once
 per (writer id, reader schema) pair, so a reader schema equal to the writer's costs nothing.
+
+With ``native=True`` (and ``hub_core`` installed) ``decode`` runs the native core's decoder
+(``hub_core.Decoder``), which returns exactly what fastavro returns; a schema pair the core
+refuses, or bytes it defers (what fastavro makes of them it cannot tell), are decoded with
+fastavro, counted in ``hub_serde_native_fallbacks_total`` and logged once per schema id.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -25,6 +32,8 @@ from hub.serde.errors import (
     UnknownSchemaError,
 )
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE, header
+
+log = logging.getLogger(__name__)
 
 SchemaLike = str | bytes | Mapping[str, Any] | list[Any]
 SchemaSource = Callable[[int], SchemaLike]
@@ -68,27 +77,91 @@ def parse(schema: SchemaLike | ParsedSchema) -> ParsedSchema:
     return ParsedSchema(parsed=parsed, canonical=canonical)
 
 
+def native_core() -> ModuleType | None:
+    """``hub_core`` if it is installed with its decoder (``hub_core.Decoder``), else None."""
+    try:
+        import hub_core
+    except ImportError:
+        return None
+    return hub_core if hasattr(hub_core, "Decoder") else None
+
+
+def _fallbacks() -> Any:
+    global _FALLBACKS
+    if _FALLBACKS is None:
+        from prometheus_client import Counter
+
+        _FALLBACKS = Counter(
+            "hub_serde_native_fallbacks_total",
+            "Decodes the native decoder left to fastavro: refused (a schema pair, once) or "
+            "deferred (a record)",
+            ["reason"],
+        )
+    return _FALLBACKS
+
+
+_FALLBACKS: Any = None
+
+
 class AvroSerde:
     """Encode and decode Avro records in Confluent wire format.
 
     ``schema_source`` is asked for the writer schema of an id the serde has not seen (typically
     ``RegistryClient.schema_by_id``); without one, only ids given to ``add_schema`` decode.
+    ``native``: decode with ``hub_core.Decoder`` where it can (see the module's docstring);
+    ``native_refused`` then holds the schema pairs it could not, with the core's reason.
     Not thread-safe for ``add_schema``; ``encode``/``decode`` only read the caches.
     """
 
-    def __init__(self, schema_source: SchemaSource | None = None) -> None:
+    def __init__(self, schema_source: SchemaSource | None = None, *, native: bool = False) -> None:
         self._source = schema_source
         self._by_id: dict[int, ParsedSchema] = {}
         self._headers: dict[int, bytes] = {}
         # (writer id, reader canonical) -> fastavro reader schema or None when equal to writer
         self._resolution: dict[tuple[int, str], Any] = {}
+        self._core = native_core() if native else None
+        # writer id -> its native decoder (no reader schema); None: refused, fastavro decodes
+        self._native: dict[int, Any] = {}
+        # (writer id, reader canonical) -> native decoder or None (refused)
+        self._native_resolved: dict[tuple[int, str], Any] = {}
+        self.native_refused: dict[tuple[int, str | None], str] = {}
+        self._deferred_logged: set[int] = set()
+
+    @property
+    def native(self) -> bool:
+        """Whether decode runs the native decoder (asked for, and ``hub_core`` installed)."""
+        return self._core is not None
 
     def add_schema(self, schema_id: int, schema: SchemaLike | ParsedSchema) -> ParsedSchema:
         """Make ``schema_id`` known with its schema; returns the parsed schema."""
         parsed = parse(schema)
         self._by_id[schema_id] = parsed
         self._headers[schema_id] = header(schema_id)
+        if self._core is not None:
+            self._native[schema_id] = self._native_decoder(schema_id, parsed, None)
+            for key in [k for k in self._native_resolved if k[0] == schema_id]:
+                del self._native_resolved[key]
         return parsed
+
+    def _native_decoder(
+        self, schema_id: int, writer: ParsedSchema, reader: ParsedSchema | None
+    ) -> Any:
+        assert self._core is not None
+        try:
+            return self._core.Decoder(
+                writer.canonical, None if reader is None else reader.canonical
+            )
+        except self._core.Refused as exc:
+            where = (schema_id, None if reader is None else reader.canonical)
+            self.native_refused[where] = str(exc)
+            _fallbacks().labels("refused").inc()
+            log.info(
+                "schema id %d%s: fastavro decodes it, the native decoder refused: %s",
+                schema_id,
+                "" if reader is None else " read with a reader schema",
+                exc,
+            )
+            return None
 
     def __contains__(self, schema_id: object) -> bool:
         """Whether ``schema_id`` is known (added or fetched before)."""
@@ -133,7 +206,34 @@ class AvroSerde:
         self, data: bytes | bytearray | memoryview, reader_schema: ParsedSchema | None = None
     ) -> Any:
         """The record in ``data``; with ``reader_schema``, resolved into that schema."""
+        if self._core is not None and reader_schema is None and type(data) is bytes:
+            # the fast path: a known id, native decode; anything else takes the long way
+            decoder = self._native.get(int.from_bytes(data[1:HEADER_SIZE], "big"))
+            if decoder is not None and len(data) >= HEADER_SIZE and data[0] == MAGIC_BYTE:
+                try:
+                    return decoder.decode(data, HEADER_SIZE)
+                except ValueError:
+                    pass  # the long way says what went wrong, or asks fastavro
         return self.decode_with_id(data, reader_schema)[1]
+
+    def decode_many(
+        self, items: list[bytes], reader_schema: ParsedSchema | None = None
+    ) -> list[Any]:
+        """The records of ``items`` (see ``decode``); the first undecodable raises."""
+        if self._core is not None and reader_schema is None and items:
+            first = items[0]
+            if type(first) is bytes and len(first) >= HEADER_SIZE:
+                id_bytes = first[1:HEADER_SIZE]
+                decoder = self._native.get(int.from_bytes(id_bytes, "big"))
+                if decoder is not None and all(
+                    type(d) is bytes and d[0:1] == b"\0" and d[1:HEADER_SIZE] == id_bytes
+                    for d in items
+                ):
+                    try:
+                        return decoder.decode_many(items, HEADER_SIZE)
+                    except ValueError:
+                        pass  # one at a time: the error, or fastavro for what the core defers
+        return [self.decode_with_id(d, reader_schema)[1] for d in items]
 
     def decode_with_id(
         self, data: bytes | bytearray | memoryview, reader_schema: ParsedSchema | None = None
@@ -153,6 +253,10 @@ class AvroSerde:
                 reader = self._resolution[key]
             except KeyError:
                 reader = self._resolve(schema_id, writer, reader_schema)
+        if self._core is not None:
+            decoded = self._decode_native(data, schema_id, writer, reader_schema, reader)
+            if decoded is not _DEFERRED:
+                return schema_id, decoded
         buf = BytesIO(data)
         buf.seek(HEADER_SIZE)
         try:
@@ -179,10 +283,60 @@ class AvroSerde:
             )
         return schema_id, record
 
+    def _decode_native(
+        self,
+        data: bytes | bytearray | memoryview,
+        schema_id: int,
+        writer: ParsedSchema,
+        reader_schema: ParsedSchema | None,
+        resolved: Any,
+    ) -> Any:
+        """The record as the native decoder reads it; ``_DEFERRED``: fastavro's to decode."""
+        core = self._core
+        assert core is not None
+        if resolved is None:  # no reader schema, or one equal to the writer's
+            if schema_id not in self._native:
+                self._native[schema_id] = self._native_decoder(schema_id, writer, None)
+            decoder = self._native[schema_id]
+        else:
+            assert reader_schema is not None
+            key = (schema_id, reader_schema.canonical)
+            if key not in self._native_resolved:
+                self._native_resolved[key] = self._native_decoder(schema_id, writer, reader_schema)
+            decoder = self._native_resolved[key]
+        if decoder is None:
+            return _DEFERRED
+        size = len(data)
+        try:
+            return decoder.decode(data if type(data) is bytes else bytes(data), HEADER_SIZE)
+        except core.Deferred as exc:
+            _fallbacks().labels("deferred").inc()
+            if schema_id not in self._deferred_logged:
+                self._deferred_logged.add(schema_id)
+                log.info(
+                    "schema id %d: fastavro decodes a record the native decoder deferred "
+                    "(%s); logged once",
+                    schema_id,
+                    exc.args[0],
+                )
+            return _DEFERRED
+        except core.AvroError as exc:
+            message = exc.args[1]
+            if message == "truncated payload":
+                text = f"truncated payload for schema id {schema_id}: {size} bytes; no more bytes"
+            elif message.endswith("trailing bytes after the record"):
+                text = f"{message} for schema id {schema_id}"
+            else:
+                text = f"undecodable Avro body for schema id {schema_id} ({size} bytes): {message}"
+            raise DecodeError(text, schema_id) from None
+
     def _resolve(self, schema_id: int, writer: ParsedSchema, reader: ParsedSchema) -> Any:
         resolved = None if writer.canonical == reader.canonical else reader.parsed
         self._resolution[(schema_id, reader.canonical)] = resolved
         return resolved
+
+
+_DEFERRED = object()
 
 
 def _raise_bad_header(data: bytes | bytearray | memoryview) -> None:

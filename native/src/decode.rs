@@ -400,9 +400,9 @@ fn promotes(w: &str, r: &str) -> bool {
 
 // --- reading --------------------------------------------------------------------------------
 
-struct Input<'a> {
-    buf: &'a [u8],
-    at: usize,
+pub(crate) struct Input<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) at: usize,
 }
 
 fn truncated() -> Fail {
@@ -410,7 +410,7 @@ fn truncated() -> Fail {
 }
 
 impl<'a> Input<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .at
             .checked_add(n)
@@ -421,7 +421,7 @@ impl<'a> Input<'a> {
         Ok(out)
     }
 
-    fn long(&mut self) -> Result<i64> {
+    pub(crate) fn long(&mut self) -> Result<i64> {
         let mut n: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -442,13 +442,13 @@ impl<'a> Input<'a> {
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
 
-    fn len(&mut self) -> Result<usize> {
+    pub(crate) fn len(&mut self) -> Result<usize> {
         let n = self.long()?;
         usize::try_from(n).map_err(|_| Fail::error(DECODE, format!("negative length {n}")))
     }
 
     /// Items of the next block of an array or map; 0 at the end.
-    fn block(&mut self) -> Result<usize> {
+    pub(crate) fn block(&mut self) -> Result<usize> {
         let n = self.long()?;
         if n < 0 {
             // fastavro reads (and may skip by) the block's byte size: not worth guessing
@@ -589,7 +589,7 @@ fn read<'a>(op: &'a Op, input: &mut Input<'a>) -> Result<Value<'a>> {
     })
 }
 
-fn skip_value(skip: &Skip, input: &mut Input<'_>) -> Result<()> {
+pub(crate) fn skip_value(skip: &Skip, input: &mut Input<'_>) -> Result<()> {
     match skip {
         Skip::Nothing => {}
         Skip::Byte => {
@@ -652,7 +652,7 @@ fn skip_value(skip: &Skip, input: &mut Input<'_>) -> Result<()> {
     Ok(())
 }
 
-fn utf8(b: &[u8]) -> Result<&str> {
+pub(crate) fn utf8(b: &[u8]) -> Result<&str> {
     std::str::from_utf8(b).map_err(|e| Fail::error(DECODE, format!("invalid UTF-8: {e}")))
 }
 

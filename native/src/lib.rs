@@ -14,6 +14,7 @@ pub mod filter;
 pub mod keys;
 pub mod plan;
 pub mod pyfmt;
+pub mod records;
 pub mod route;
 pub mod schema;
 pub mod transforms;

@@ -9,13 +9,29 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 create_exception!(
     hub_core,
     Refused,
     PyValueError,
     "The core does not apply this plan exactly as the Python engine does (the reason says why)."
+);
+
+create_exception!(
+    hub_core,
+    AvroError,
+    PyValueError,
+    "Bytes a Decoder cannot decode: args (class, message, index) as the serde would raise \
+     (class DecodeError), index the item of decode_many (None for decode)."
+);
+
+create_exception!(
+    hub_core,
+    Deferred,
+    PyValueError,
+    "The core cannot tell exactly what fastavro makes of these bytes (a negative union index, \
+     an array block with a byte size, ...): args (reason, index); decode them with fastavro."
 );
 
 #[pyclass(name = "Source", module = "hub_core")]
@@ -352,6 +368,295 @@ impl PySource {
     }
 }
 
+// --- Decoder: Avro bytes to the objects fastavro's schemaless_reader returns ------------------
+
+/// `hub_core.Decoder(writer_schema_json, reader_schema_json=None)`: decodes Avro bodies into
+/// what fastavro's `schemaless_reader(fo, writer, reader)` returns. `Refused` (with the reason)
+/// when the core would not decode the schema pair exactly as fastavro does.
+#[pyclass(name = "Decoder", module = "hub_core", frozen)]
+struct PyDecoder {
+    program: crate::records::Program,
+    keys: Vec<Vec<Py<PyString>>>,
+    symbols: Vec<Py<PyString>>,
+    /// one object per default, handed out as it is (fastavro hands out the schema's object)
+    defaults: Vec<PyObject>,
+    datetime: PyObject,
+    date: PyObject,
+    time: PyObject,
+    utc: PyObject,
+    uuid: PyObject,
+    context: PyObject,
+    from_bytes: PyObject,
+}
+
+fn json_to_py<'py>(py: Python<'py>, json: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value as J;
+    Ok(match json {
+        J::Null => py.None().into_bound(py),
+        J::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(f)) => f.into_pyobject(py)?.into_any(),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "a number beyond 64 bits: {n}"
+                )))
+            }
+        },
+        J::String(s) => PyString::new(py, s).into_any(),
+        J::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| json_to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        J::Object(o) => {
+            let d = PyDict::new(py);
+            for (k, v) in o {
+                d.set_item(k, json_to_py(py, v)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+struct PySink<'py, 'd> {
+    py: Python<'py>,
+    d: &'d PyDecoder,
+}
+
+/// A Python exception while making an object: the DecodeError the serde would report.
+fn made(py: Python<'_>, e: PyErr) -> crate::fail::Fail {
+    let class = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    crate::fail::Fail::error("DecodeError", format!("{class}: {}", e.value(py)))
+}
+
+impl<'py> crate::records::Sink for PySink<'py, '_> {
+    type V = Bound<'py, PyAny>;
+
+    fn null(&mut self) -> crate::fail::Result<Self::V> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+    fn bool(&mut self, b: bool) -> crate::fail::Result<Self::V> {
+        Ok(pyo3::types::PyBool::new(self.py, b).to_owned().into_any())
+    }
+    fn int(&mut self, n: i64) -> crate::fail::Result<Self::V> {
+        Ok(n.into_pyobject(self.py).expect("infallible").into_any())
+    }
+    fn float(&mut self, x: f64) -> crate::fail::Result<Self::V> {
+        Ok(pyo3::types::PyFloat::new(self.py, x).into_any())
+    }
+    fn bytes(&mut self, b: &[u8]) -> crate::fail::Result<Self::V> {
+        Ok(PyBytes::new(self.py, b).into_any())
+    }
+    fn str(&mut self, s: &str) -> crate::fail::Result<Self::V> {
+        Ok(PyString::new(self.py, s).into_any())
+    }
+    fn symbol(&mut self, i: usize) -> crate::fail::Result<Self::V> {
+        Ok(self.d.symbols[i].bind(self.py).clone().into_any())
+    }
+    fn date(&mut self, y: i64, m: u32, d: u32) -> crate::fail::Result<Self::V> {
+        self.d
+            .date
+            .bind(self.py)
+            .call1((y, m, d))
+            .map_err(|e| made(self.py, e))
+    }
+    fn datetime(&mut self, c: &crate::civil::Civil, aware: bool) -> crate::fail::Result<Self::V> {
+        let cls = self.d.datetime.bind(self.py);
+        let r = if aware {
+            cls.call1((
+                c.year,
+                c.month,
+                c.day,
+                c.hour,
+                c.minute,
+                c.second,
+                c.micro,
+                self.d.utc.bind(self.py),
+            ))
+        } else {
+            cls.call1((c.year, c.month, c.day, c.hour, c.minute, c.second, c.micro))
+        };
+        r.map_err(|e| made(self.py, e))
+    }
+    fn time(&mut self, h: i64, m: i64, s: i64, us: i64) -> crate::fail::Result<Self::V> {
+        self.d
+            .time
+            .bind(self.py)
+            .call1((h, m, s, us))
+            .map_err(|e| made(self.py, e))
+    }
+    fn uuid(&mut self, text: &str) -> crate::fail::Result<Self::V> {
+        self.d
+            .uuid
+            .bind(self.py)
+            .call1((text,))
+            .map_err(|e| made(self.py, e))
+    }
+    fn decimal(
+        &mut self,
+        unscaled: &[u8],
+        precision: i64,
+        scale: i64,
+    ) -> crate::fail::Result<Self::V> {
+        // fastavro: Context(prec=precision).create_decimal(int.from_bytes(b, "big", signed=True))
+        // .scaleb(-scale, context)
+        let py = self.py;
+        let go = || -> PyResult<Bound<'py, PyAny>> {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("prec", precision)?;
+            let context = self.d.context.bind(py).call((), Some(&kwargs))?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("signed", true)?;
+            let n = self
+                .d
+                .from_bytes
+                .bind(py)
+                .call((PyBytes::new(py, unscaled), "big"), Some(&kwargs))?;
+            let d = context.call_method1("create_decimal", (n,))?;
+            d.call_method1("scaleb", (-scale, context))
+        };
+        go().map_err(|e| made(py, e))
+    }
+    fn array(&mut self, items: Vec<Self::V>) -> crate::fail::Result<Self::V> {
+        PyList::new(self.py, items)
+            .map(|l| l.into_any())
+            .map_err(|e| made(self.py, e))
+    }
+    fn map(&mut self, entries: Vec<(&str, Self::V)>) -> crate::fail::Result<Self::V> {
+        let d = PyDict::new(self.py);
+        for (k, v) in entries {
+            d.set_item(k, v).map_err(|e| made(self.py, e))?;
+        }
+        Ok(d.into_any())
+    }
+    fn record(&mut self, keys: usize, values: Vec<Self::V>) -> crate::fail::Result<Self::V> {
+        let d = PyDict::new(self.py);
+        for (k, v) in self.d.keys[keys].iter().zip(values) {
+            d.set_item(k.bind(self.py), v)
+                .map_err(|e| made(self.py, e))?;
+        }
+        Ok(d.into_any())
+    }
+    fn default(&mut self, i: usize) -> crate::fail::Result<Self::V> {
+        Ok(self.d.defaults[i].bind(self.py).clone())
+    }
+}
+
+impl PyDecoder {
+    fn one<'py>(
+        &self,
+        py: Python<'py>,
+        data: &[u8],
+        offset: usize,
+    ) -> Result<Bound<'py, PyAny>, crate::fail::Fail> {
+        let body = data
+            .get(offset..)
+            .ok_or_else(|| crate::fail::Fail::error("DecodeError", "truncated payload"))?;
+        self.program.decode(body, &mut PySink { py, d: self })
+    }
+}
+
+fn raise(fail: crate::fail::Fail, index: Option<usize>) -> PyErr {
+    match fail {
+        crate::fail::Fail::Error { class, message } => AvroError::new_err((class, message, index)),
+        crate::fail::Fail::Defer(reason) => Deferred::new_err((reason, index)),
+    }
+}
+
+#[pymethods]
+impl PyDecoder {
+    #[new]
+    #[pyo3(signature = (writer, reader = None))]
+    fn new(py: Python<'_>, writer: &str, reader: Option<&str>) -> PyResult<Self> {
+        let w =
+            Schema::parse(writer).map_err(|e| Refused::new_err(format!("writer schema: {e}")))?;
+        let r = reader
+            .map(Schema::parse)
+            .transpose()
+            .map_err(|e| Refused::new_err(format!("reader schema: {e}")))?;
+        let program = crate::records::Program::build(&w, r.as_ref()).map_err(Refused::new_err)?;
+        let keys = program
+            .records
+            .iter()
+            .map(|ks| {
+                ks.iter()
+                    .map(|k| PyString::intern(py, k).unbind())
+                    .collect()
+            })
+            .collect();
+        let symbols = program
+            .symbols
+            .iter()
+            .map(|s| PyString::intern(py, s).unbind())
+            .collect();
+        let defaults = program
+            .defaults
+            .iter()
+            .map(|d| json_to_py(py, d).map(Bound::unbind))
+            .collect::<PyResult<_>>()
+            .map_err(|e| Refused::new_err(format!("a default: {e}")))?;
+        let datetime = py.import("datetime")?;
+        Ok(PyDecoder {
+            program,
+            keys,
+            symbols,
+            defaults,
+            datetime: datetime.getattr("datetime")?.unbind(),
+            date: datetime.getattr("date")?.unbind(),
+            time: datetime.getattr("time")?.unbind(),
+            utc: datetime.getattr("timezone")?.getattr("utc")?.unbind(),
+            uuid: py.import("uuid")?.getattr("UUID")?.unbind(),
+            context: py.import("decimal")?.getattr("Context")?.unbind(),
+            from_bytes: py
+                .import("builtins")?
+                .getattr("int")?
+                .getattr("from_bytes")?
+                .unbind(),
+        })
+    }
+
+    /// The record in `data[offset:]` (an Avro body; offset 5 skips a Confluent header).
+    /// `AvroError` for bytes that do not decode, `Deferred` for bytes fastavro should judge.
+    #[pyo3(signature = (data, offset = 0))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        data: &[u8],
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.one(py, data, offset).map_err(|f| raise(f, None))
+    }
+
+    /// The records of `items` (a list of bytes, each decoded from `offset`); the first that
+    /// fails raises, its index the error's last argument.
+    #[pyo3(signature = (items, offset = 0))]
+    fn decode_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyList>,
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for (i, item) in items.iter().enumerate() {
+            let b = item.downcast::<PyBytes>().map_err(|_| {
+                PyTypeError::new_err(format!("item {i} of decode_many is not bytes"))
+            })?;
+            out.append(
+                self.one(py, b.as_bytes(), offset)
+                    .map_err(|f| raise(f, Some(i)))?,
+            )?;
+        }
+        Ok(out)
+    }
+}
+
 /// `repr(x)` as the core writes it (tests compare it with Python's).
 #[pyfunction]
 fn _float_repr(x: f64) -> String {
@@ -384,6 +689,9 @@ fn _h3_cell(lat: f64, lon: f64, res: u8) -> PyResult<String> {
 fn hub_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySource>()?;
     m.add("Refused", m.py().get_type::<Refused>())?;
+    m.add_class::<PyDecoder>()?;
+    m.add("AvroError", m.py().get_type::<AvroError>())?;
+    m.add("Deferred", m.py().get_type::<Deferred>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_float_repr, m)?)?;
     m.add_function(wrap_pyfunction!(_zone_from_utc, m)?)?;

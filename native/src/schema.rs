@@ -83,6 +83,8 @@ pub struct Node {
     /// Full name of a named type (record, enum, fixed).
     pub name: Option<String>,
     pub aliases: Vec<String>,
+    /// (precision, scale) of a decimal (`Logical::Decimal`); precision None when absent
+    pub decimal: Option<(Option<i64>, i64)>,
 }
 
 impl Node {
@@ -241,6 +243,13 @@ fn logical_of(base: &str, logical: Option<&str>) -> Logical {
     }
 }
 
+/// (precision, scale) of a decimal's attributes, scale 0 when absent (as fastavro reads them)
+fn decimal_of(map: &serde_json::Map<String, Json>) -> (Option<i64>, i64) {
+    let precision = map.get("precision").and_then(Json::as_i64);
+    let scale = map.get("scale").and_then(Json::as_i64).unwrap_or(0);
+    (precision, scale)
+}
+
 fn strings(json: Option<&Json>) -> Vec<String> {
     json.and_then(Json::as_array)
         .map(|a| {
@@ -274,6 +283,7 @@ impl Parser {
             logical,
             name: None,
             aliases: Vec::new(),
+            decimal: None,
         }))
     }
 
@@ -300,6 +310,7 @@ impl Parser {
                     logical: Logical::None,
                     name: None,
                     aliases: Vec::new(),
+                    decimal: None,
                 }))
             }
             Json::Object(map) => {
@@ -314,7 +325,11 @@ impl Parser {
                 };
                 if PRIMITIVES.contains(&ty_name) {
                     let l = logical_of(ty_name, logical);
-                    return Ok(self.primitive(ty_name, l).expect("a primitive"));
+                    let id = self.primitive(ty_name, l).expect("a primitive");
+                    if l == Logical::Decimal {
+                        self.nodes[id].decimal = Some(decimal_of(map));
+                    }
+                    return Ok(id);
                 }
                 match ty_name {
                     "record" | "error" | "enum" | "fixed" => {
@@ -330,6 +345,7 @@ impl Parser {
                             logical: Logical::None,
                             name: None,
                             aliases: Vec::new(),
+                            decimal: None,
                         }))
                     }
                     "map" => {
@@ -342,6 +358,7 @@ impl Parser {
                             logical: Logical::None,
                             name: None,
                             aliases: Vec::new(),
+                            decimal: None,
                         }))
                     }
                     // a named type referenced as {"type": "Name"}
@@ -383,6 +400,7 @@ impl Parser {
             logical: Logical::None,
             name: Some(full.clone()),
             aliases,
+            decimal: None,
         });
         self.names.insert(full.clone(), id);
         let kind = match ty {
@@ -428,6 +446,9 @@ impl Parser {
         let base = if ty == "fixed" { "fixed" } else { "" };
         self.nodes[id].kind = kind;
         self.nodes[id].logical = logical_of(base, logical);
+        if self.nodes[id].logical == Logical::Decimal {
+            self.nodes[id].decimal = Some(decimal_of(map));
+        }
         Ok(id)
     }
 }
