@@ -70,6 +70,8 @@ def run_demo(options: DemoOptions) -> int:
     settings = get_settings()
     # The terminal belongs to the live view; the services' structured logs go to a file.
     log_path = settings.broker_dir.parent / "demo.log"
+    if log_path.exists():  # this run's log alone; the one before it kept beside
+        log_path.replace(log_path.with_name("demo.log.1"))
     configure_logging(settings.log_level, settings.log_format, log_path)
     _say("logs", f"structured logs of this run: {log_path}")
     port = int(settings.bootstrap_servers.split(",")[0].rsplit(":", 1)[1])

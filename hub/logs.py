@@ -25,7 +25,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
-                line[key] = value
+                # a field named like one of the line's own (ts, level, logger, msg) keeps both
+                line[f"{key}_" if key in line else key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()

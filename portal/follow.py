@@ -48,8 +48,10 @@ class Follower:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
+        # Subscribed only once the topic exists: a metadata request naming a missing topic asks
+        # the broker to create it, which a principal without CREATE is refused (an error line
+        # a second), where a request for all topics just leaves it out.
         self._consumer = AIOKafkaConsumer(
-            self.topic,
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -59,10 +61,22 @@ class Follower:
         )
         try:
             await start_client(self._consumer, self.security, self.bootstrap)
+            await self._subscribe_if_there()
         except Exception:
             with contextlib.suppress(Exception):  # close what it opened before failing
                 await self._consumer.stop()
             raise
+
+    async def _subscribe_if_there(self) -> bool:
+        """Subscribe when the topic exists (all topics' metadata: nothing is auto-created)."""
+        consumer = self._consumer
+        assert consumer is not None
+        if consumer.subscription():
+            return True
+        if self.topic not in await consumer.topics():
+            return False
+        consumer.subscribe([self.topic])
+        return True
 
     def stop(self) -> None:
         self._stopping = True
@@ -72,9 +86,13 @@ class Follower:
         assert consumer is not None, "start() first"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._missing_wait
+        looked = loop.time()
         ends: dict[Any, int] | None = None
         try:
             while not self._stopping:
+                if not consumer.subscription() and loop.time() - looked >= self._missing_wait:
+                    looked = loop.time()  # a topic created later (e.g. by the feature pipeline)
+                    await self._subscribe_if_there()
                 if not consumer.assignment():
                     if loop.time() > deadline and not self.caught_up.is_set():
                         log.info(

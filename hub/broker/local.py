@@ -249,7 +249,42 @@ class LocalBroker:
         self.pid_file.write_text(f"{self._process.pid} {self.port}")
         if wait:
             self._wait_ready(self._process.pid)
+            self._warm_coordinators()
         return BrokerStatus(True, self.bootstrap, self._process.pid, True, "started")
+
+    def _warm_coordinators(self, timeout: float = 30.0) -> None:
+        """Ask for a transactional producer id once, quietly, right after a start: a fresh
+        broker creates and loads ``__transaction_state`` on that first request, and every
+        client asking meanwhile is told "coordinator load in progress" (librdkafka and
+        aiokafka log each retry as a warning). Best effort: the clients retry by themselves."""
+        import logging
+
+        from confluent_kafka import KafkaException, Producer
+
+        assert self._security is not None
+        config: dict[str, object] = {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": self._security.client_protocol,
+            "transactional.id": f"hub-broker-warm-up-{uuid.uuid4().hex[:8]}",
+            "logger": logging.getLogger("hub.broker.warm-up"),  # its retries are expected
+            "log_level": 0,
+        }
+        if self._security.secure:
+            admin = self.admin_credentials()
+            config |= {
+                "sasl.mechanisms": "SCRAM-SHA-512",
+                "sasl.username": admin.username,
+                "sasl.password": admin.password,
+            }
+        ca = self._tls_ca()
+        if ca is not None:
+            config["ssl.ca.location"] = str(ca)
+        try:
+            producer = Producer(config)
+            producer.init_transactions(timeout)
+        except (KafkaException, OSError, ValueError):
+            return
+        producer.flush(1)
 
     def wait_ready(self) -> None:
         """Wait until the broker started with ``start(wait=False)`` answers."""

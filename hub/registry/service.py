@@ -437,7 +437,7 @@ class Registry:
             raise errors.invalid_compatibility_level(level)
         level = level.upper()
         await self.log.append([(records.config_key(subject), records.config_value(level))])
-        log.info("compatibility set", extra={"subject": subject, "level": level})
+        log.info("compatibility set", extra={"subject": subject, "compatibility": level})
         return level
 
     async def delete_compatibility(self, subject: str | None) -> str:
