@@ -150,6 +150,10 @@ class World:
             group=group,
             dlq_topic=f"{self.dept}.dlq",
             audit_topic=f"{self.dept}.audit",
+            # the hub's own logs of the benchmark's world, not the demo's (another registry)
+            receipts_topic=f"{self.dept}.receipts",
+            agreements_topic=f"{self.dept}.agreements",
+            quality_topic=f"{self.dept}.quality",
             workers=self.workers,
             engine=self.engine,
         )
@@ -166,6 +170,9 @@ class World:
             "HUB_ROUTER_GROUP": group,
             "HUB_DLQ_TOPIC": f"{self.dept}.dlq",
             "HUB_AUDIT_TOPIC": f"{self.dept}.audit",
+            "HUB_RECEIPTS_TOPIC": f"{self.dept}.receipts",
+            "HUB_AGREEMENTS_TOPIC": f"{self.dept}.agreements",
+            "HUB_QUALITY_TOPIC": f"{self.dept}.quality",
             "HUB_ROUTER_METRICS_PORT": "0",
             "HUB_SECRET_FILE": str(secret),
             "HUB_LOG_LEVEL": "WARNING",
@@ -636,6 +643,8 @@ async def main(args: argparse.Namespace) -> dict:
                 figures["lag_at_half_rate"] = await lag(
                     world, figures["events_per_s"] / 2, args.lag_seconds
                 )
+            if args.lag_seconds and args.lag_rate:  # the same rate for every engine and run
+                figures["lag_at_fixed_rate"] = await lag(world, args.lag_rate, args.lag_seconds)
             if args.rss_events:
                 figures["rss"] = await rss(world, args.rss_events)
             result["engines"][engine] = figures
@@ -658,6 +667,9 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--lag-seconds", type=float, default=20)
     parser.add_argument("--rss-events", type=int, default=0, help="e.g. 1000000")
+    parser.add_argument(
+        "--lag-rate", type=float, default=0, help="also measure the lag at this rate (events/s)"
+    )
     parser.add_argument(
         "--workers",
         type=int,

@@ -37,7 +37,7 @@ from consumers.features.views import BadEvent, ViewRuntime, build_runtime
 from consumers.features.windows import Arrival, FeatureEvent, WindowResult
 from consumers.router.deadletter import DeadLetter, dead_letter_headers
 from hub.kafka import KafkaSecurity, registry_auth, start_client
-from hub.outage import BrokerWatch
+from hub.outage import BrokerWatch, RegistryWatch
 from hub.serde import AsyncRegistryClient, AvroSerde, RegistryError, SerdeError
 from hub.serde.wire import HEADER_SIZE, MAGIC_BYTE
 from hub.topics import TopicCreationError, TopicSpec, ensure_topics, read_snapshot
@@ -173,7 +173,9 @@ class FeaturePipeline:
             name: changelog.fingerprint(rt.aggregator) for name, rt in self.runtimes.items()
         }
         self._registry = AsyncRegistryClient(
-            config.registry_url, auth=registry_auth(config.security)
+            config.registry_url,
+            auth=registry_auth(config.security),
+            watch=RegistryWatch("features", log),  # an outage of it: two lines, counts between
         )
         self._serde = AvroSerde(native=config.native_decode)
         self._known: set[int] = set()
@@ -313,7 +315,10 @@ class FeaturePipeline:
                 raise
             except (KafkaError, RegistryError) as error:
                 metrics.TRANSACTIONS.labels("aborted").inc()
-                if not self.broker.report(error):  # else counted: the outage is logged once
+                registry = self._registry.watch
+                if isinstance(error, RegistryError) and registry and not registry.reachable:
+                    pass  # the registry's watch logged its outage once
+                elif not self.broker.report(error):  # else counted: the outage is logged once
                     log.warning("batch not committed, retrying", extra={"error": repr(error)})
                 await self._recover(batch)
                 await asyncio.sleep(cfg.retry_backoff)

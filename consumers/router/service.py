@@ -43,7 +43,7 @@ from consumers.router.runtime import default_workers
 from consumers.router.workers import RouteWorkers, WorkerDied
 from hub.agreements.history import agreement_bytes
 from hub.kafka import KafkaSecurity, registry_auth, start_client
-from hub.outage import BrokerWatch
+from hub.outage import BrokerWatch, RegistryWatch
 from hub.quality.summary import SUMMARY_SCHEMA
 from hub.receipts import RECEIPT_SCHEMA, receipts_key
 from hub.schemas.catalog import iter_schema_files, load_catalog
@@ -165,7 +165,9 @@ class Router:
         self._secret = master_secret
         self._before_reload = before_reload
         self._registry = AsyncRegistryClient(
-            config.registry_url, auth=registry_auth(config.security)
+            config.registry_url,
+            auth=registry_auth(config.security),
+            watch=RegistryWatch("router", log),  # an outage of it: two lines, counts between
         )
         self._engine = select_engine(config.engine)
         self._native: NativeTable | None = None  # the table on the core, when it routes
@@ -242,6 +244,9 @@ class Router:
             acks="all",
             linger_ms=5,
             max_batch_size=MAX_BATCH_BYTES,
+            # A transaction begun right after a commit meets CONCURRENT_TRANSACTIONS while the
+            # broker writes the markers of the one before: retry it soon, not after 100 ms.
+            retry_backoff_ms=10,
         )
         # Starting a transactional producer fences an older one with the same id (a crashed
         # instance of ours) and aborts whatever it left open: no half-written batch survives.
@@ -297,17 +302,20 @@ class Router:
         await self._learn_ids(
             {int.from_bytes(r.value[1:HEADER_SIZE], "big") for r in records if r.value}
         )
-        summaries = []
+        summaries, unreadable, first_error = [], 0, None
         for record in records:
             if record.value is None:
                 continue
             try:
                 summaries.append(self._serde.decode(record.value))
             except Exception as error:  # a summary we cannot read: counted from zero, said
-                log.error(
-                    "quality summary unreadable",
-                    extra={"offset": record.offset, "error": str(error)},
-                )
+                unreadable += 1
+                first_error = first_error or (record.offset, str(error))
+        if first_error is not None:  # once, not per record (a topic of another registry)
+            log.error(
+                "quality summaries unreadable: their figures count from zero",
+                extra={"count": unreadable, "offset": first_error[0], "error": first_error[1]},
+            )
         self._quality.restore(summaries)
         log.info("quality summaries restored", extra={"summaries": len(summaries)})
 
@@ -334,8 +342,7 @@ class Router:
                         raise error from None
                 if error.status != 0:
                     raise
-                log.warning("registry unreachable, retrying", extra={"error": str(error)})
-                await asyncio.sleep(self.config.retry_backoff)
+                await asyncio.sleep(self.config.retry_backoff)  # the watch said it, once
 
     async def build_table(self) -> RoutingTable:
         cfg = self.config
@@ -626,7 +633,10 @@ class Router:
 
     async def _retry_later(self, error: BaseException, *batches: dict) -> None:
         metrics.TRANSACTIONS.labels("aborted").inc()
-        if not self.broker.report(error):  # else counted: the outage is logged once
+        registry_away = self._registry.watch is not None and not self._registry.watch.reachable
+        if registry_away:
+            pass  # a schema id the registry could not give: its watch logged the outage
+        elif not self.broker.report(error):  # else counted: the outage is logged once
             log.warning("batch not committed, reading it again", extra={"error": repr(error)})
         self._rewind(*batches)
         await asyncio.sleep(self.config.retry_backoff)
