@@ -34,6 +34,9 @@ REACHABLE_AGAIN = "broker reachable again"
 REGISTRY_UNREACHABLE = "schema registry unreachable"
 REGISTRY_REACHABLE_AGAIN = "schema registry reachable again"
 PROBE_INTERVAL_S = 2.0
+# After "reachable again", a failure within this many seconds is counted, not a new outage:
+# clients report connections the outage broke late (librdkafka at the next commit).
+RECOVERY_GRACE_S = 10.0
 BURST_QUIET_S = 30.0
 
 # Not in any registry yet: ``expose`` puts them into the process-wide one and into the own
@@ -212,20 +215,27 @@ class _Watch:
         self._up = up.labels(service)
         self._errors = errors.labels(service)
         self._up.set(1)
+        self._recovered_at: float | None = None
 
     @property
     def reachable(self) -> bool:
         return self._state.reachable
 
     def ok(self) -> None:
-        change = self._state.success(self._clock())
+        now = self._clock()
+        change = self._state.success(now)
         if change is not None:
+            self._recovered_at = now
             self._up.set(1)
             self._say(change, logging.INFO)
 
     def failed(self, error: BaseException | str) -> None:
         self._errors.inc()
-        change = self._state.failure(self._clock(), describe(error))
+        now = self._clock()
+        recovered = self._recovered_at
+        if self._state.reachable and recovered is not None and now - recovered < RECOVERY_GRACE_S:
+            return  # a late word on the outage just ended; a new one fails on past the grace
+        change = self._state.failure(now, describe(error))
         if change is not None:
             self._up.set(0)
             self._say(change, logging.WARNING)

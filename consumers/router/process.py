@@ -38,7 +38,8 @@ MAX_DELIVERY_BYTES = MAX_BATCH_BYTES - 64 * 1024
 
 
 class Event(Protocol):
-    """What the router needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
+    """What the router needs of a Kafka record (``kafka.Record`` and aiokafka's ConsumerRecord
+    have it)."""
 
     topic: str
     partition: int
@@ -51,7 +52,7 @@ class Event(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """An ``Event`` not read by aiokafka: a replayed dead letter, a record in a worker."""
+    """An ``Event`` not read from Kafka: a replayed dead letter, a record in a worker."""
 
     topic: str
     partition: int

@@ -3,8 +3,9 @@
 One consumer group over every source topic with a valid agreement. Each batch becomes one
 Kafka transaction holding its deliveries, dead letters, audit records and the consumer offsets
 (consume-transform-produce), so subscribers reading ``read_committed`` see every event once,
-also across crashes. Plain aiokafka, not a FastStream subscriber: the hot loop works on whole
-batches and sends without awaiting each acknowledgement (see DESIGN.md, "The hot path").
+also across crashes. Plain confluent-kafka (librdkafka, ``kafka.py``), not a FastStream
+subscriber: the hot loop works on whole batches and queues its records without awaiting each
+acknowledgement; the commit fails if any delivery did (see DESIGN.md, "The hot path").
 
 The per-event work runs in the native core (``engine.py``) when it is installed, in a thread
 without the GIL, else in the Python engine. Two batches are in flight at most: while one
@@ -20,29 +21,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError, ProducerFenced
-from aiokafka.partitioner import murmur2
 
 from consumers.router import metrics
 from consumers.router.accounts import QualityLedger, receipt_bodies
 from consumers.router.audit import AUDIT_SCHEMA
 from consumers.router.engine import NativeTable, announce, route_native, select_engine
+from consumers.router.kafka import (
+    Fenced,
+    KafkaFailure,
+    RouterConsumer,
+    TopicPartition,
+    TransactionalProducer,
+    group_metadata_of,
+)
 from consumers.router.process import MAX_BATCH_BYTES, Accounting, Outcome, route_events
 from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
 from consumers.router.runtime import default_workers
 from consumers.router.workers import RouteWorkers, WorkerDied
 from hub.agreements.history import agreement_bytes
-from hub.kafka import KafkaSecurity, registry_auth, start_client
+from hub.kafka import KafkaSecurity, check_login, registry_auth
 from hub.outage import BrokerWatch, RegistryWatch
 from hub.quality.summary import SUMMARY_SCHEMA
 from hub.receipts import RECEIPT_SCHEMA, receipts_key
@@ -54,7 +57,7 @@ from hub.topics import TopicCreationError, TopicSpec, ensure_topics, read_snapsh
 
 log = logging.getLogger("hub.router")
 # Routing in-process holds the event loop; every so many events it lets other tasks run (the
-# metrics server, the agreements watcher, aiokafka's heartbeats and prefetching).
+# metrics server, the agreements watcher).
 YIELD_EVERY = 250
 
 
@@ -75,6 +78,10 @@ class RouterConfig:
     late_after_s: float = 3600.0
     max_batch: int = 5000
     poll_ms: int = 100
+    # Latency: how long the producer waits to fill a batch, how long the broker holds a fetch
+    # when there is no data (it answers at once when there is).
+    linger_ms: float = 5.0
+    fetch_wait_ms: int = 50
     watch_interval: float = 2.0
     retry_backoff: float = 1.0
     workers: int = 0  # processes routing events; 0: in the router's own process
@@ -120,20 +127,9 @@ class TransientError(RuntimeError):
     """Something outside the event failed (registry, broker): retry the batch, do not DLQ it."""
 
 
-class _Revocation(ConsumerRebalanceListener):
-    """Let the batches in flight commit before their partitions go to another instance."""
-
-    def __init__(self, router: Router) -> None:
-        self._router = router
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self._router.quiesce()
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        log.info("partitions assigned", extra={"partitions": sorted(map(str, assigned))})
-        # Summaries of partitions that were another instance's until now: as it committed them
-        # (read before the next commit: fetching may already go on while this runs).
-        self._router.quality_stale = True
+# Failures of a batch, not of its events: the transaction is aborted, the batch read again
+# (BrokerUnreachable is a ConnectionError, so an OSError).
+RETRIED = (TransientError, KafkaFailure, OSError)
 
 
 def fingerprint(*dirs: Path) -> tuple:
@@ -177,10 +173,13 @@ class Router:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._consumer: RouterConsumer | None = None
+        self._producer: TransactionalProducer | None = None
+        self._transactional_id = config.transactional_id
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._group_metadata: dict[str, Any] = {}  # of groups other than ours (the replay's)
+        self._kafka_errors: set[str] = set()  # said once each
         self._audit_schema_id = 0
-        self._partition_counts: dict[str, int] = {}  # of delivery topics
         self._fingerprint: tuple = ()
         self._watcher: asyncio.Task | None = None
         self._workers: RouteWorkers | None = None
@@ -216,6 +215,8 @@ class Router:
     async def prepare(self, transactional_id: str | None = None) -> None:
         """Registry, audit schema, the hub's own topics and the transactional producer."""
         cfg = self.config
+        # A refused credential is one line naming the principal, not retries.
+        await check_login(cfg.bootstrap, cfg.security)
         self._audit_schema_id = await self._register(f"{cfg.audit_topic}-value", AUDIT_SCHEMA)
         self._serde.add_schema(self._audit_schema_id, AUDIT_SCHEMA)
         self._receipts_schema_id = await self._register(
@@ -236,41 +237,38 @@ class Router:
             ],
             security=cfg.security,
         )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=cfg.bootstrap,
-            **cfg.security.aiokafka(),
-            transactional_id=transactional_id or cfg.transactional_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            max_batch_size=MAX_BATCH_BYTES,
-            # A transaction begun right after a commit meets CONCURRENT_TRANSACTIONS while the
-            # broker writes the markers of the one before: retry it soon, not after 100 ms.
-            retry_backoff_ms=10,
+        self._transactional_id = transactional_id or cfg.transactional_id
+        await self._start_producer()
+
+    async def _start_producer(self) -> None:
+        """A transactional producer; starting it fences an older one with the same id."""
+        cfg = self.config
+        self._loop = asyncio.get_running_loop()
+        self._producer = TransactionalProducer(
+            cfg.bootstrap,
+            cfg.security,
+            self._transactional_id,
+            linger_ms=cfg.linger_ms,
+            batch_bytes=MAX_BATCH_BYTES,
+            on_error=self._from_client,
         )
-        # Starting a transactional producer fences an older one with the same id (a crashed
-        # instance of ours) and aborts whatever it left open: no half-written batch survives.
-        await start_client(self._producer, cfg.security, cfg.bootstrap)
+        await self._producer.start()
 
     async def start(self) -> None:
         cfg = self.config
         await self.prepare()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=cfg.bootstrap,
-            **cfg.security.aiokafka(),
-            group_id=cfg.group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            # The broker answers a fetch as soon as there is data; when there is none, 50 ms
-            # (not 500) bounds how long a new event waits for the next fetch.
-            fetch_max_wait_ms=50,
+        self._consumer = RouterConsumer(
+            cfg.bootstrap,
+            cfg.security,
+            cfg.group,
+            fetch_wait_ms=cfg.fetch_wait_ms,
             # A source topic the department has not created yet is found within 5 s of its
             # first event (a metadata request every 5 s costs nothing).
-            metadata_max_age_ms=5_000,
+            metadata_refresh_ms=5_000,
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            on_error=self._from_client,
         )
-        await start_client(self._consumer, cfg.security, cfg.bootstrap)
         await self.broker.start(cfg.bootstrap, cfg.security)
         announce(self._engine)
         await self._apply_table(await self.build_table())
@@ -285,12 +283,14 @@ class Router:
         async with self._lock:  # a batch in flight commits first
             with contextlib.suppress(Exception):
                 await self._settle()
-            if self._consumer:
-                await self._consumer.stop()
-            if self._producer:
-                await self._producer.stop()
-            if self._workers:
-                await self._workers.stop()
+        # Outside the lock: leaving the group runs the revocation callback, which takes it.
+        if self._consumer:
+            with contextlib.suppress(Exception):
+                await self._consumer.close()
+        if self._producer:
+            await self._producer.close()
+        if self._workers:
+            await self._workers.stop()
         await self._registry.aclose()
         await self.broker.stop()
         log.info("router stopped", extra={"router": self.config.name})
@@ -318,6 +318,37 @@ class Router:
             )
         self._quality.restore(summaries)
         log.info("quality summaries restored", extra={"summaries": len(summaries)})
+
+    # -- the consumer's callbacks (in its thread) ----------------------------------------------
+    def _assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": sorted(map(_name, assigned))})
+        # Summaries of partitions that were another instance's until now: as it committed them
+        # (read before the next commit: fetching may already go on while this runs).
+        self.quality_stale = True
+
+    def _revoked(self, revoked: set[TopicPartition]) -> None:
+        """Let the batch in flight commit before its partitions go to another instance."""
+        loop = self._loop
+        with contextlib.suppress(RuntimeError):  # no loop runs in the consumer's thread
+            if asyncio.get_running_loop() is loop:
+                return  # never wait on the loop from the loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(Exception):  # its failure is the loop's to handle
+            asyncio.run_coroutine_threadsafe(self.quiesce(), loop).result()
+
+    def _from_client(self, error: Exception) -> None:
+        """An error librdkafka reported by itself (in one of its client's threads)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._client_error, error)
+
+    def _client_error(self, error: Exception) -> None:
+        if self.broker.report(error):  # the outage is logged once, the rest counted
+            return
+        if str(error) not in self._kafka_errors:  # a fetch repeats it: say it once
+            self._kafka_errors.add(str(error))
+            log.warning("kafka client error", extra={"error": str(error)})
 
     def stop(self) -> None:
         """Finish the batch in flight, then leave ``run`` (SIGTERM does this)."""
@@ -372,8 +403,6 @@ class Router:
             )
         except TopicCreationError as error:
             log.warning("source topics not there yet", extra={"topics": sorted(error.failures)})
-        for topic in deliveries:
-            self._partition_counts[topic] = len(await self._producer.partitions_for(topic))
         for route in table.routes:  # written with the next batch, before any receipt names them
             self._versions[route.compiled.content_hash] = agreement_bytes(route.compiled.agreement)
         if self._engine.core is not None:
@@ -406,10 +435,10 @@ class Router:
             if old:
                 await old.stop()
             metrics.WORKERS.set(workers.count)
-        if table.topics != old_topics or not self._consumer.subscription():
+        if table.topics != old_topics or not self._consumer.subscription:
             if table.topics:
-                self._consumer.subscribe(table.topics, listener=_Revocation(self))
-            elif self._consumer.subscription():
+                self._consumer.subscribe(table.topics)
+            elif self._consumer.subscription:
                 self._consumer.unsubscribe()
         self._update_agreement_gauges()
         log.info(
@@ -469,13 +498,16 @@ class Router:
                     async with self._lock:
                         await self._settle()
                     await self._reload_now()
-                if not consumer.subscription():
+                if not consumer.subscription:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=0.5)
                     continue
-                batch = await consumer.getmany(
-                    timeout_ms=self.config.poll_ms, max_records=self.config.max_batch
-                )
+                try:
+                    batch = await consumer.fetch(self.config.max_batch, self.config.poll_ms / 1000)
+                except RETRIED as error:  # the fetch itself (rare: librdkafka retries)
+                    self._client_error(error)
+                    await asyncio.sleep(self.config.retry_backoff)
+                    continue
                 if batch:
                     await self._handle(batch)
                 elif self._inflight is not None and self._inflight.task.done():
@@ -496,7 +528,7 @@ class Router:
         started = time.perf_counter()
         async with self._lock:
             assert self._consumer is not None
-            assigned = self._consumer.assignment()
+            assigned = self._consumer.assignment
             # A rebalance may have taken partitions since the fetch: their new owner reads them.
             batch = {tp: records for tp, records in batch.items() if tp in assigned}
             if not batch:
@@ -620,13 +652,13 @@ class Router:
             return True
         try:
             await inflight.task
-        except ProducerFenced:
+        except Fenced:
             log.critical(
                 "another router runs with the same transactional id; stopping this one",
-                extra={"transactional_id": self.config.transactional_id},
+                extra={"transactional_id": self._transactional_id},
             )
             raise
-        except (TransientError, KafkaError) as error:
+        except RETRIED as error:
             await self._retry_later(error, inflight.batch, also or {})
             return False
         return True
@@ -640,6 +672,16 @@ class Router:
             log.warning("batch not committed, reading it again", extra={"error": repr(error)})
         self._rewind(*batches)
         await asyncio.sleep(self.config.retry_backoff)
+        if isinstance(error, KafkaFailure) and error.fatal:
+            await self._renew_producer()
+
+    async def _renew_producer(self) -> None:
+        """After a fatal error (librdkafka's producer is unusable then): a new one."""
+        log.error("the transactional producer failed for good; starting a new one")
+        old = self._producer
+        if old is not None:
+            await old.close()
+        await self._start_producer()
 
     async def _restart_workers(self) -> None:
         """A worker died (killed, out of memory): a fresh pool under the same table."""
@@ -690,7 +732,18 @@ class Router:
     async def partitions(self, topic: str) -> set[int]:
         """The partitions of ``topic`` (metadata through the producer, which any mode has)."""
         assert self._producer is not None
-        return set(await self._producer.partitions_for(topic))
+        return await self._producer.partitions(topic)
+
+    async def _metadata_of(self, group: str) -> Any:
+        """What ``send_offsets_to_transaction`` needs to commit ``group``'s offsets."""
+        if group == self.config.group and self._consumer is not None:
+            return self._consumer.group_metadata()
+        if group not in self._group_metadata:
+            cfg = self.config
+            self._group_metadata[group] = await asyncio.to_thread(
+                group_metadata_of, cfg.bootstrap, cfg.security, group
+            )
+        return self._group_metadata[group]
 
     async def commit(
         self, outcome: Outcome, offsets: dict[TopicPartition, int], group: str
@@ -701,52 +754,35 @@ class Router:
         assert producer is not None
         cfg = self.config
         now = datetime.now(UTC)
-        await producer.begin_transaction()
+        metadata = await self._metadata_of(group)
+        await producer.begin()
         try:
-            batches = _Batches(producer, self._partition_counts)
-            await batches.learn(
-                cfg.dlq_topic,
-                cfg.audit_topic,
-                cfg.receipts_topic,
-                cfg.agreements_topic,
-                cfg.quality_topic,
-                *{d[0] for d in outcome.deliveries},
+            # librdkafka partitions by key (murmur2, as Kafka's Java client) and batches in C.
+            await producer.produce_all(outcome.deliveries)
+            dlq = cfg.dlq_topic
+            await producer.produce_all((dlq, k, v, h) for k, v, h in outcome.dead_letters)
+            encode, audit_id = self._serde.encode, self._audit_schema_id
+            await producer.produce_all(
+                (cfg.audit_topic, r["agreement_id"].encode(), encode(audit_id, r), None)
+                for r in outcome.audit
             )
-            add = batches.add
-            for topic, key, value, headers in outcome.deliveries:
-                full = add(topic, key, value, headers)
-                if full is not None:
-                    await batches.send(full)
-            for key, value, headers in outcome.dead_letters:
-                full = add(cfg.dlq_topic, key, value, headers)
-                if full is not None:
-                    await batches.send(full)
-            for record in outcome.audit:
-                data = self._serde.encode(self._audit_schema_id, record)
-                full = add(cfg.audit_topic, record["agreement_id"].encode(), data, [])
-                if full is not None:
-                    await batches.send(full)
             versions = dict(self._versions)
             for records in self._accounts(outcome, versions):
-                for topic, key, value in records:
-                    full = add(topic, key, value, [])
-                    if full is not None:
-                        await batches.send(full)
+                await producer.produce_all((t, k, v, None) for t, k, v in records)
             if outcome.quality and self.quality_stale:
                 await self.restore_quality()
                 self.quality_stale = False
             staged = self._quality.stage(outcome.quality, now) if outcome.quality else None
-            for key, summary in staged.records if staged else ():
-                data = self._serde.encode(self._quality_schema_id, summary)
-                full = add(cfg.quality_topic, key, data, [])
-                if full is not None:
-                    await batches.send(full)
-            await batches.flush()
-            await producer.send_offsets_to_transaction(offsets, group)
-            await producer.commit_transaction()
+            if staged is not None:
+                quality_id = self._quality_schema_id
+                await producer.produce_all(
+                    (cfg.quality_topic, key, encode(quality_id, summary), None)
+                    for key, summary in staged.records
+                )
+            await producer.commit(offsets, metadata)
         except BaseException:
             with contextlib.suppress(Exception):
-                await producer.abort_transaction()
+                await producer.abort()
             raise
         metrics.TRANSACTIONS.labels("committed").inc()
         self.committed_batches += 1
@@ -773,7 +809,7 @@ class Router:
     def _rewind(self, *batches: dict[TopicPartition, list]) -> None:
         """After an aborted transaction, read again from the first offsets not committed."""
         assert self._consumer is not None
-        assigned = self._consumer.assignment()
+        assigned = self._consumer.assignment
         first: dict[TopicPartition, int] = {}
         for batch in batches:
             for tp, records in batch.items():
@@ -792,52 +828,5 @@ class _InFlight:
     task: asyncio.Task
 
 
-class _Batches:
-    """Records grouped into aiokafka batches per topic-partition.
-
-    ``producer.send`` costs ~15 µs a record (a coroutine, a future, a size estimate and the
-    partitioner each time); appending to a ``BatchBuilder`` costs ~1 µs. Batches join the open
-    transaction like sends. ``add`` is synchronous; only a full batch is handed over (awaited).
-    """
-
-    def __init__(self, producer: AIOKafkaProducer, partition_counts: dict[str, int]) -> None:
-        self._producer = producer
-        self._counts = partition_counts  # shared with the router: learnt once per topic
-        self._open: dict[tuple[str, int], Any] = {}
-
-    async def learn(self, *topics: str) -> None:
-        for topic in topics:
-            if topic not in self._counts:
-                self._counts[topic] = len(await self._producer.partitions_for(topic))
-
-    def add(self, topic: str, key: bytes | None, value: bytes | None, headers: list) -> Any:
-        """Append a record; returns a full batch ``(slot, batch)`` to send, else None."""
-        count = self._counts[topic]
-        slot = (topic, 0 if count == 1 else _partition_of(key, count))
-        batch = self._open.get(slot)
-        if batch is None:
-            batch = self._open[slot] = self._producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None, headers=headers) is not None:
-            return None
-        fresh = self._open[slot] = self._producer.create_batch()
-        if fresh.append(key=key, value=value, timestamp=None, headers=headers) is None:
-            raise ValueError(f"a record for {topic} is larger than a whole batch")
-        return slot, batch
-
-    async def send(self, full: Any) -> None:
-        (topic, partition), batch = full
-        await self._producer.send_batch(batch, topic, partition=partition)
-
-    async def flush(self) -> None:
-        for (topic, partition), batch in self._open.items():
-            if batch.record_count():
-                await self._producer.send_batch(batch, topic, partition=partition)
-        self._open.clear()
-
-
-@lru_cache(maxsize=65536)
-def _partition_of(key: bytes | None, count: int) -> int:
-    """Kafka's default partitioning (murmur2 of the key), so every client agrees."""
-    if key is None:
-        return random.randrange(count)
-    return (murmur2(key) & 0x7FFFFFFF) % count
+def _name(tp: TopicPartition) -> str:
+    return f"{tp.topic}-{tp.partition}"

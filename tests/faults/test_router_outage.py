@@ -77,9 +77,10 @@ def test_a_broker_outage_is_two_lines_and_nothing_is_lost(
         assert len(world.read(topic, 200, timeout=60, settle=0)) == 200, log.read_text()
         # A batch under way when the broker goes: the router is busy, not idle.
         world.produce([resident(i) for i in range(200, 400)])
+        # counted before the kill: the router may notice (and say so) within milliseconds
+        before = len(log.read_text().splitlines())
         sigkill(own_broker)
         killed = time.monotonic()
-        before = len(log.read_text().splitlines())
         wait_for(
             lambda: sample(scrape(port), 'hub_broker_up{service="router"}') == 0.0,
             OUTAGE_S + 5,

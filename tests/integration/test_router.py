@@ -325,9 +325,9 @@ async def test_a_failed_commit_reads_both_batches_in_flight_again(world, workers
             nonlocal calls
             calls += 1
             if calls == 2:
-                from aiokafka.errors import KafkaConnectionError
+                from consumers.router.kafka import BrokerUnreachable
 
-                raise KafkaConnectionError("injected: the broker went away")
+                raise BrokerUnreachable("injected: the broker went away")
             await commit(outcome, offsets, group)
 
         router.commit = fail_the_second

@@ -277,3 +277,21 @@ def test_a_registry_error_is_not_the_broker_being_away():
     outer.__cause__ = error
     assert not outage.is_connection_error(outer)
     assert outage.is_connection_error(ConnectionRefusedError(111, "refused"))
+
+
+def test_a_failure_just_after_the_recovery_is_counted_not_a_new_outage(caplog):
+    """librdkafka reports a connection the outage broke once more at the next commit: within
+    the grace after "reachable again" that is counted; failing on past it is a new outage."""
+    clock = Clock()
+    watch = BrokerWatch("unit-grace", logging.getLogger("hub.unit.grace"), clock=clock)
+    with caplog.at_level(logging.INFO, logger="hub.unit.grace"):
+        watch.failed(ConnectionRefusedError(111, "refused"))
+        clock.now += 5
+        watch.ok()
+        clock.now += 4
+        watch.failed(ConnectionRefusedError(111, "late word"))
+        assert watch.reachable
+        clock.now += outage.RECOVERY_GRACE_S
+        watch.failed(ConnectionRefusedError(111, "a new outage"))
+    assert [r.getMessage() for r in caplog.records] == [UNREACHABLE, REACHABLE_AGAIN, UNREACHABLE]
+    assert caplog.records[2].error.endswith("a new outage")

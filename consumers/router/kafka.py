@@ -1,0 +1,367 @@
+"""The router's Kafka side on confluent-kafka (librdkafka): a consumer and a transactional
+producer for the event loop.
+
+librdkafka does in C what aiokafka did in Python (fetch parsing, record batches, murmur2
+partitioning), see DESIGN.md, "The hot path"; what stays per record here is a ``Record`` built
+from each message (~1 µs) and a ``produce`` call per delivery (~1.5 µs with headers). Its calls that wait on the
+broker (``consume``, ``init_transactions``, ``send_offsets_to_transaction``,
+``commit_transaction``) run in threads; ``produce`` only queues and is called on the loop. The
+consumer has a thread of its own: its rebalance callbacks run there (inside ``consume``) and may
+block on the loop (the revocation waits for the batch in flight to commit).
+
+Errors leave here as ``Fenced`` (another producer took our transactional id: stop),
+``BrokerUnreachable`` (a ``ConnectionError``, so ``hub.outage`` counts it as the broker being
+away) or ``KafkaFailure`` (anything else: the batch is read again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import TopicPartition as _TopicPartition
+
+from hub.kafka import KafkaSecurity
+from hub.logs import RDKAFKA
+
+# Codes that say the broker (or the coordinator on it) is not there, rather than something
+# about a request or a record.
+_UNREACHABLE = frozenset(
+    {
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TIMED_OUT,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._RESOLVE,
+        KafkaError._WAIT_COORD,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+    }
+)
+_FENCED = frozenset(
+    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+)
+# Consumer errors that are no failure of ours: a source topic not created yet (found by the
+# 5 s metadata refresh once it is), the end of a partition.
+_QUIET = frozenset(
+    {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._PARTITION_EOF}
+)
+TIMEOUT_S = 30.0  # for the producer's blocking calls
+
+
+class TopicPartition(NamedTuple):
+    topic: str
+    partition: int
+
+
+class Fenced(Exception):
+    """Another producer with our transactional id started: this router must stop."""
+
+
+class BrokerUnreachable(ConnectionError):
+    """The broker (or its group or transaction coordinator) did not answer."""
+
+
+class KafkaFailure(RuntimeError):
+    """A Kafka call failed otherwise; the transaction is aborted and the batch read again.
+    ``fatal``: the producer is unusable and must be made anew (librdkafka's fatal errors)."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+def failure(error: KafkaException | KafkaError) -> Exception:
+    """The router's exception for a librdkafka error."""
+    err = error.args[0] if isinstance(error, KafkaException) and error.args else error
+    if not isinstance(err, KafkaError):
+        return KafkaFailure(str(error))
+    code, text = err.code(), f"{err.name()}: {err.str()}"
+    if code in _FENCED:
+        return Fenced(text)
+    if err.fatal():
+        return KafkaFailure(text, fatal=True)
+    if code in _UNREACHABLE:
+        return BrokerUnreachable(text)
+    return KafkaFailure(text)
+
+
+class Record:
+    """A consumed record with the attributes the engines read (an ``Event``: the native core
+    reads ``key``, ``value``, ``timestamp``, ``offset``, ``headers`` as attributes)."""
+
+    __slots__ = ("headers", "key", "offset", "partition", "timestamp", "topic", "value")
+
+    def __init__(self, message: Any) -> None:
+        self.topic = message.topic()
+        self.partition = message.partition()
+        self.offset = message.offset()
+        self.key = message.key()
+        self.value = message.value()
+        self.headers = message.headers() or []
+        self.timestamp = message.timestamp()[1]
+
+
+def _error_callback(
+    on_error: Callable[[Exception], None], *, outages: bool = True
+) -> Callable[[KafkaError], None]:
+    """librdkafka's client-wide errors: every broker gone is an outage (``outages``), and a
+    fatal error is passed on; lone disconnects and the like it retries itself (and logs,
+    burst-filtered)."""
+
+    def called(error: KafkaError) -> None:
+        if (outages and error.code() == KafkaError._ALL_BROKERS_DOWN) or error.fatal():
+            on_error(failure(error))
+
+    return called
+
+
+def _client_config(bootstrap: str, security: KafkaSecurity) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        **security.confluent(),
+        # librdkafka's log lines through Python's logging (and so the burst filter, not stderr)
+        "logger": RDKAFKA,
+        "socket.nagle.disable": True,  # small requests (commits, markers) leave at once
+        "log.connection.close": False,  # a broker closing an idle connection is no news
+        # librdkafka's warnings are retries it makes itself ("coordinator load in progress"
+        # while a fresh broker starts); what fails for good reaches us as an error.
+        "log_level": 3,
+        # No re-bootstrap when every broker was away: with it, librdkafka 2.16 retired the
+        # restarted broker's handle and a transaction hung on it for good (the outage test).
+        "metadata.recovery.strategy": "none",
+    }
+
+
+class RouterConsumer:
+    """A ``read_committed`` group member fetching batches; offsets go into transactions.
+
+    ``on_assign`` and ``on_revoke`` are called with sets of ``TopicPartition`` in the consumer's
+    thread; ``on_error`` with a ``BrokerUnreachable`` or ``KafkaFailure`` (also in that thread).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        security: KafkaSecurity,
+        group: str,
+        *,
+        fetch_wait_ms: int,
+        metadata_refresh_ms: int,
+        on_assign: Callable[[set[TopicPartition]], None],
+        on_revoke: Callable[[set[TopicPartition]], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self._on_assign, self._on_revoke, self._on_error = on_assign, on_revoke, on_error
+        self._consumer = Consumer(
+            {
+                **_client_config(bootstrap, security),
+                "group.id": group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "max.partition.fetch.bytes": 4 * 1024 * 1024,
+                # The broker answers a fetch as soon as there is data; when there is none, this
+                # bounds how long a new event waits for the next fetch.
+                "fetch.wait.max.ms": fetch_wait_ms,
+                # A source topic the department has not created yet is found this soon.
+                "topic.metadata.refresh.interval.ms": metadata_refresh_ms,
+                "error_cb": _error_callback(on_error),
+            }
+        )
+        # One thread for every call on the consumer: its callbacks run there, never on the loop.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="router-consumer")
+        self.subscription: list[str] = []
+        self.assignment: set[TopicPartition] = set()
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        except KafkaException as error:
+            raise failure(error) from error
+
+    def subscribe(self, topics: list[str]) -> None:
+        self._consumer.subscribe(
+            topics, on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
+        )
+        self.subscription = list(topics)
+
+    def unsubscribe(self) -> None:
+        self._consumer.unsubscribe()
+        self.subscription = []
+
+    def _assigned(self, _consumer: Any, partitions: list) -> None:
+        assigned = {TopicPartition(p.topic, p.partition) for p in partitions}
+        self.assignment = self.assignment | assigned
+        self._on_assign(assigned)
+
+    def _revoked(self, _consumer: Any, partitions: list) -> None:
+        revoked = {TopicPartition(p.topic, p.partition) for p in partitions}
+        self._on_revoke(revoked)  # first: the batch in flight commits while they are ours
+        self.assignment = self.assignment - revoked
+
+    async def fetch(self, max_records: int, timeout_s: float) -> dict[TopicPartition, list]:
+        """The records there now (up to ``max_records``), else those arriving within
+        ``timeout_s``: returns as soon as there are some, as aiokafka's ``getmany`` did
+        (librdkafka's ``consume(n, timeout)`` would wait for all n, adding the wait to the lag)."""
+        return await self._call(self._fetch, max_records, timeout_s)
+
+    def _fetch(self, max_records: int, timeout_s: float) -> dict[TopicPartition, list]:
+        consume = self._consumer.consume
+        messages = consume(max_records, 0)
+        if not messages:
+            messages = consume(1, timeout_s)
+            if messages and max_records > 1:
+                messages += consume(max_records - 1, 0)
+        batch: dict[TopicPartition, list] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() not in _QUIET:
+                    self._on_error(failure(error))
+                continue
+            tp = TopicPartition(message.topic(), message.partition())
+            records = batch.get(tp)
+            if records is None:
+                records = batch[tp] = []
+            records.append(Record(message))
+        return batch
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        """Read ``tp`` again from ``offset``; records fetched before are dropped by librdkafka."""
+        self._consumer.seek(_TopicPartition(tp.topic, tp.partition, offset))
+
+    def group_metadata(self) -> Any:
+        return self._consumer.consumer_group_metadata()
+
+    async def close(self) -> None:
+        """Leave the group (its revocation callback runs: nothing is in flight by then)."""
+        try:
+            await self._call(self._consumer.close)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
+class TransactionalProducer:
+    """A transactional, idempotent producer. ``produce_all`` queues records in the open
+    transaction; ``commit`` delivers them all with the offsets, or raises."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        security: KafkaSecurity,
+        transactional_id: str,
+        *,
+        linger_ms: float,
+        batch_bytes: int,
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self._producer = Producer(
+            {
+                **_client_config(bootstrap, security),
+                "transactional.id": transactional_id,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": linger_ms,
+                # A transaction begun while the coordinator still completes the one before is
+                # told CONCURRENT_TRANSACTIONS and retried after this backoff: librdkafka's
+                # 100 ms (up to 1 s) put p50/p99 lag at ~190/550 ms at half the max rate,
+                # 10 ms (up to 100 ms) at ~60/350 ms on the same (shared, loaded) machine.
+                "retry.backoff.ms": 10,
+                "retry.backoff.max.ms": 100,
+                "batch.size": batch_bytes,
+                # A whole batch of deliveries is queued before its commit flushes it.
+                "queue.buffering.max.messages": 1_000_000,
+                # No report for each delivered record: the commit fails if one was not.
+                "delivery.report.only.error": True,
+                # Kafka's default partitioner (Java, aiokafka): murmur2 of the key, random
+                # without one, so every client puts a key where the others do.
+                "partitioner": "murmur2_random",
+                # Only fatal errors: the producer's callbacks run when it is next polled (at
+                # the commit after the outage), too late to say the broker is away; the
+                # consumer's say it at once, and failed commits count.
+                "error_cb": _error_callback(on_error, outages=False),
+            }
+        )
+        self._open = False  # a transaction begun and not yet committed or aborted
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except KafkaException as error:
+            raise failure(error) from error
+
+    async def start(self) -> None:
+        """Fence an older producer with our transactional id (a crashed instance of ours) and
+        abort whatever it left open: no half-written batch survives."""
+        await self._call(self._producer.init_transactions, TIMEOUT_S)
+
+    async def begin(self) -> None:
+        if self._open:  # an abort that failed before (broker away): finish it first
+            await self.abort()
+        try:
+            self._producer.begin_transaction()
+        except KafkaException as error:
+            raise failure(error) from error
+        self._open = True
+
+    async def produce_all(self, records: Iterable[tuple]) -> None:
+        """Queue each ``(topic, key, value, headers)`` (~1.5 µs a record, in C)."""
+        produce = self._producer.produce  # bound once: called per record
+        try:
+            for topic, key, value, headers in records:
+                try:
+                    produce(topic, value, key, headers=headers)
+                except BufferError:  # the local queue is full: let librdkafka send first
+                    await asyncio.to_thread(self._producer.flush, TIMEOUT_S)
+                    produce(topic, value, key, headers=headers)
+        except KafkaException as error:  # e.g. the transaction failed meanwhile
+            raise failure(error) from error
+
+    async def commit(self, offsets: dict[TopicPartition, int], group_metadata: Any) -> None:
+        """The group's ``offsets`` into the transaction, then commit it (which waits for every
+        record produced in it: a failed delivery fails the commit)."""
+        positions = [_TopicPartition(tp.topic, tp.partition, o) for tp, o in offsets.items()]
+        await self._call(self._commit, positions, group_metadata)
+        self._open = False
+
+    def _commit(self, positions: list, group_metadata: Any) -> None:
+        # One thread hop for both: each hop waits for the GIL on a busy router.
+        self._producer.send_offsets_to_transaction(positions, group_metadata, TIMEOUT_S)
+        self._producer.commit_transaction(TIMEOUT_S)
+
+    async def abort(self) -> None:
+        await self._call(self._producer.abort_transaction, TIMEOUT_S)
+        self._open = False
+
+    async def partitions(self, topic: str) -> set[int]:
+        metadata = await self._call(self._producer.list_topics, topic, TIMEOUT_S)
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None:
+            raise KafkaFailure(f"no metadata for {topic}: {found.error if found else 'absent'}")
+        return set(found.partitions)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._producer.flush, 5.0)
+
+
+def group_metadata_of(bootstrap: str, security: KafkaSecurity, group: str) -> Any:
+    """The metadata ``send_offsets_to_transaction`` takes for a group this process is no
+    member of (the dead-letter replay's): a consumer that never joins, only names the group."""
+    consumer = Consumer({**_client_config(bootstrap, security), "group.id": group})
+    try:
+        return consumer.consumer_group_metadata()
+    finally:
+        consumer.close()
