@@ -172,6 +172,9 @@ class RouterConsumer:
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
                 "max.partition.fetch.bytes": 4 * 1024 * 1024,
+                # Prefetched records held in librdkafka's queue: 16 MB (not 64) is many batches
+                # ahead and keeps the router's memory flat and small.
+                "queued.max.messages.kbytes": 16 * 1024,
                 # The broker answers a fetch as soon as there is data; when there is none, this
                 # bounds how long a new event waits for the next fetch.
                 "fetch.wait.max.ms": fetch_wait_ms,
