@@ -171,10 +171,6 @@ class RouterConsumer:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
-                # A router that died leaves the group within 10 s (librdkafka's default is 45 s,
-                # aiokafka's 10): its partitions go on at another instance, or at its restart.
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 3_000,
                 "max.partition.fetch.bytes": 4 * 1024 * 1024,
                 # Prefetched records held in librdkafka's queue: 16 MB (not 64) is many batches
                 # ahead and keeps the router's memory flat and small.
