@@ -396,8 +396,11 @@ class LocalBroker:
                 for ln in (result.stdout + result.stderr).splitlines()
                 if ln.strip()
             ]
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            write_private(self.log_dir / "format.log", "\n".join(lines) + "\n")
+            cause = _telling_line(lines) or (lines[-1] if lines else f"exit {result.returncode}")
             raise BrokerError(
-                f"formatting {data} failed: {lines[-1] if lines else result.returncode}"
+                f"formatting {data} failed: {cause} (all of it in {self.log_dir / 'format.log'})"
             )
 
     def _wait_ready(self, pid: int) -> None:
@@ -459,14 +462,22 @@ class LocalBroker:
 
     def _cause(self) -> str:
         """The most telling line of the logs: the last ERROR or exception message."""
-        candidates: list[str] = []
-        for path in self.log_files():
-            for line in path.read_text(errors="replace").splitlines():
-                if re.search(r"\b(ERROR|FATAL)\b|Exception:|Error:", line):
-                    candidates.append(line.strip())
-        if not candidates:
-            return "no error in the broker log"
-        return re.sub(r"^\[[^\]]*\]\s*", "", candidates[-1])[:300]
+        lines = [
+            line
+            for path in self.log_files()
+            for line in path.read_text(errors="replace").splitlines()
+        ]
+        return _telling_line(lines) or "no error in the broker log"
+
+
+def _telling_line(lines: list[str]) -> str | None:
+    """The last ERROR or exception message of a Java program's output, without its timestamp."""
+    candidates = [
+        ln.strip() for ln in lines if re.search(r"\b(ERROR|FATAL)\b|Exception:|Error:", ln)
+    ]
+    if not candidates:
+        return None
+    return re.sub(r"^\[[^\]]*\]\s*", "", candidates[-1])[:300]
 
 
 def new_cluster_id() -> str:

@@ -12,22 +12,33 @@ from pathlib import Path
 
 from ports import free_port
 
-from hub.broker.local import LocalBroker
+from hub.broker.local import BrokerError, LocalBroker
 from hub.settings import get_settings
 
 
 @contextmanager
 def own_broker_in(home: Path) -> Iterator[LocalBroker]:
     """A single broker in ``home`` (its jars those of the session's broker), stopped after."""
+    try:
+        broker = _started_in(home)
+    except BrokerError as exc:
+        if "Address already in use" not in str(exc):
+            raise
+        # Another program took the port between the choice and the bind: choose again.
+        broker = _started_in(home.with_name(home.name + "-again"))
+    try:
+        yield broker
+    finally:
+        broker.stop(timeout=20)
+
+
+def _started_in(home: Path) -> LocalBroker:
     settings = get_settings()
     home.mkdir()
     (home / "lib").symlink_to(Path(settings.broker_dir).absolute() / "lib")
     broker = LocalBroker(home=home, port=free_port(), credentials_dir=settings.credentials_dir)
     broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop(timeout=20)
+    return broker
 
 
 def sigkill(broker: LocalBroker) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from identity import aiokafka_security, confluent_security, registry_config
+from ports import free_port
 from prometheus_client import REGISTRY
 
 from consumers.features.feast_repo import FeastConfig
@@ -342,14 +342,8 @@ async def test_restart_and_crash_restore_state_without_double_counting(world):
     assert results[0]["features"]["complaints"] == 10  # 4 before the restart + 6 after, once each
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_cli_run_serves_metrics_and_stops_cleanly_on_sigterm(world):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HUB_BOOTSTRAP_SERVERS": world.bootstrap,

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from identity import aiokafka_security
+from ports import free_port
 
 from hub.kafka import KafkaSecurity
 from hub.registry import records
@@ -193,17 +193,11 @@ async def test_schemas_topic_is_compacted_with_one_partition(
             await admin.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_cli_serve_stops_cleanly_on_sigterm(
     kafka_bootstrap: str, kafka_security: KafkaSecurity, unique_topic: Callable[[str], str]
 ) -> None:
     """Served as in production: authenticated against Kafka (this process is hub-admin)."""
-    port = _free_port()
+    port = free_port()
     credentials = kafka_security.credentials
     auth = (credentials.username, credentials.password) if credentials else None
     process = subprocess.Popen(
