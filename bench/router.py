@@ -121,12 +121,21 @@ def resident(i: int, occurred_at: datetime) -> dict:
     }  # fmt: skip
 
 
+# What --engines names: the engine, and whether the core produces its deliveries itself.
+ENGINES = {
+    "native": ("native", True),
+    "native-python-produce": ("native", False),  # the core's deliveries produced by Python
+    "python": ("python", True),
+}
+
+
 class World:
     def __init__(
         self, bootstrap: str, registry_url: str, root: Path, workers: int, engine: str
     ) -> None:
         self.bootstrap, self.registry_url, self.root = bootstrap, registry_url, root
-        self.workers, self.engine = workers, engine
+        self.workers = workers
+        self.engine, self.native_produce = ENGINES[engine]
         self.dept = "bench" + uuid.uuid4().hex[:8]
         self.source = f"{self.dept}.resident.moved"
         schema_dir = root / "schemas" / self.dept / "resident.moved"
@@ -156,6 +165,7 @@ class World:
             quality_topic=f"{self.dept}.quality",
             workers=self.workers,
             engine=self.engine,
+            native_produce=self.native_produce,
         )
 
     def env(self, group: str) -> dict:
@@ -178,6 +188,7 @@ class World:
             "HUB_LOG_LEVEL": "WARNING",
             "HUB_ROUTER_WORKERS": str(self.workers),
             "HUB_ROUTER_ENGINE": self.engine,
+            "HUB_ROUTER_NATIVE_PRODUCE": str(self.native_produce).lower(),
         }
 
     async def produce(self, first: int, count: int, rate: float | None = None) -> None:
@@ -589,8 +600,11 @@ async def main(args: argparse.Namespace) -> dict:
         registry_url = thread.url
     root = Path(tempfile.mkdtemp(prefix="bench-router-"))
     engines = [e for e in args.engines.split(",") if e]
-    if "native" in engines and load_core() is None:
-        engines.remove("native")  # not installed: said in the output
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise SystemExit(f"--engines: unknown {', '.join(unknown)}; known: {', '.join(ENGINES)}")
+    if load_core() is None:  # not installed: said in the output
+        engines = [e for e in engines if ENGINES[e][0] != "native"]
     try:
         result: dict = {
             "benchmark": "router",
@@ -677,7 +691,9 @@ if __name__ == "__main__":
         help="routing processes of the Python engine (0: in-process); the native core uses none",
     )
     parser.add_argument(
-        "--engines", default="native,python", help="engines to measure, comma-separated"
+        "--engines",
+        default="native,python",
+        help=f"engines to measure, comma-separated, of {', '.join(ENGINES)}",
     )
     parser.add_argument(
         "--no-accounts-baseline",

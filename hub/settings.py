@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     router_workers: int | None = Field(default=None, ge=0)
     """Processes that decode, transform and encode for the router; unset: one per core (none on
     a single core). 0 routes in the router's own process."""
+    router_native_produce: bool = True
+    """With the native core, the core produces its deliveries into the router's producer itself
+    (false: each through Python, as the router did before; the same records, more CPU)."""
     router_apply_access: bool = True
     """``hub router run`` applies the access plan at start when this machine holds the
     ``hub-admin`` credential (new agreements open their topics, removed ones close them)."""

@@ -13,7 +13,7 @@ import orjson
 import typer
 from prometheus_client import start_http_server
 
-from consumers.router.runtime import tune_gc
+from consumers.router.runtime import limit_malloc_arenas, tune_gc
 from consumers.router.service import Router, RouterConfig
 from hub.secret import SecretError, load_master_secret
 from hub.settings import get_settings
@@ -33,6 +33,7 @@ def run(
     ] = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (finishing the batch in flight); SIGHUP reloads agreements."""
+    limit_malloc_arenas()  # before the clients start their threads
     settings = get_settings()
     try:
         secret = load_master_secret(settings.secret_file)

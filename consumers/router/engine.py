@@ -211,16 +211,20 @@ def route_native(
     serde: AvroSerde,
     now: datetime,
     router: str,
+    *,
+    lazy: bool = False,
 ) -> Outcome:
     """What ``route_events`` gives for ``records`` (one partition's, in offset order), the
-    native core doing the per-event work."""
+    native core doing the per-event work. With ``lazy``, the core's deliveries stay in Rust as
+    a batch (``Outcome.batches``) for the core to produce; events handed back to the Python
+    engine make them records again, to be spliced in at their place."""
     native = source.native
     routes = native.routes
     active = [r.compiled.is_active(now) for r in routes]
     partition = records[0].partition
     origin = f"{source.origin_prefix}{partition}/".encode()
     (deliveries, event_times, delivered, filtered, reruns, timed, receipts, measured) = (
-        source.core.route(records, active, origin, process.MAX_DELIVERY_BYTES)
+        source.core.route(records, active, origin, process.MAX_DELIVERY_BYTES, lazy)
     )
     out = Outcome(events=len(records))
     first, last = records[0].offset, records[-1].offset
@@ -253,11 +257,16 @@ def route_native(
                 )
             )
     if reruns:
+        if lazy:
+            deliveries = list(deliveries.to_list())
         deliveries, event_times, rerun_timed = _rerun(
             source, records, reruns, deliveries, event_times, out, serde, now, router
         )
         timed = [*timed, *rerun_timed]
-    out.deliveries = deliveries
+    if isinstance(deliveries, list):
+        out.deliveries = deliveries
+    elif len(deliveries):
+        out.batches = [deliveries]
     out.event_times = event_times
     recorded = _receipts_only(source.accounting)
     if source.fallback is not None:

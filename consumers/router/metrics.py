@@ -30,6 +30,11 @@ WORKER_RESTARTS = Counter(
 ENGINE = Gauge(
     "hub_router_engine_info", "The engine routing events: 1 for the one in use.", ["engine"]
 )
+NATIVE_SENDER = Gauge(
+    "hub_router_native_sender",
+    "1 when the native core produces its deliveries into the router's producer itself "
+    "(0: each is produced through Python).",
+)
 ENGINE_REFUSED = Gauge(
     "hub_router_engine_refused",
     "Agreements the native core refused to apply; they run on the Python engine.",

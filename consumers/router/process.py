@@ -167,6 +167,8 @@ class Measured:
 @dataclass
 class Outcome:
     deliveries: list[Delivery] = field(default_factory=list)
+    # the native core's deliveries, kept in Rust until produced (hub_core.Deliveries)
+    batches: list[Any] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     event_times: list[float] = field(default_factory=list)  # epoch s, per delivered event
@@ -180,10 +182,15 @@ class Outcome:
     receipts: dict[tuple[str, str, int], ReceiptPart] = field(default_factory=dict)
     quality: dict[tuple[str, int], Measured] = field(default_factory=dict)  # by source partition
 
+    def all_deliveries(self) -> list[Delivery]:
+        """Every delivery as a record: the Python engine's, then the core's batches."""
+        return [*self.deliveries, *(d for batch in self.batches for d in batch.to_list())]
+
     def merge(self, other: Outcome) -> None:
         """Add ``other`` (a later slice of events); audit records of one agreement and source
         partition become one, over the joint offset range."""
         self.deliveries += other.deliveries
+        self.batches += other.batches
         self.dead_letters += other.dead_letters
         for where, (low, high) in other.ranges.items():
             seen = self.ranges.get(where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import os
@@ -11,6 +12,8 @@ MAX_DEFAULT_WORKERS = 4  # beyond ~4, the router's own process (fetch, produce) 
 
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+MALLOC_ARENAS = 2
 
 
 def default_workers(engine: str | None = None) -> int:
@@ -54,3 +57,21 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """At most ``arenas`` glibc malloc arenas for this process, unless ``MALLOC_ARENA_MAX``
+    already says how many; True if set.
+
+    glibc gives a thread that finds the arenas busy one of its own, up to eight a core, and an
+    arena rarely gives its free pages back. librdkafka allocates in its own threads (one a
+    broker connection, for both clients) and frees in others, so the router's RSS grew by
+    ~40 MB over 1M events in many half-empty arenas; two keep it flat at no measurable cost.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl, macOS): nothing to limit
+        return False
+    return bool(libc.mallopt(M_ARENA_MAX, arenas))

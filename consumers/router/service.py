@@ -86,6 +86,7 @@ class RouterConfig:
     retry_backoff: float = 1.0
     workers: int = 0  # processes routing events; 0: in the router's own process
     engine: str | None = None  # auto | native | python; None: HUB_ROUTER_ENGINE, else auto
+    native_produce: bool = True  # the core produces its own deliveries (when it can)
     # The principal the router is (hub-router in production; the settings' identity if unset).
     security: KafkaSecurity = field(default_factory=KafkaSecurity.from_settings)
 
@@ -114,6 +115,7 @@ class RouterConfig:
             "quality_topic": settings.quality_topic,
             "late_after_s": settings.quality_late_after_s,
             "max_batch": settings.router_max_batch,
+            "native_produce": settings.router_native_produce,
             "workers": default_workers()
             if settings.router_workers is None
             else settings.router_workers,
@@ -251,7 +253,9 @@ class Router:
             linger_ms=cfg.linger_ms,
             batch_bytes=MAX_BATCH_BYTES,
             on_error=self._from_client,
+            native=cfg.native_produce,
         )
+        metrics.NATIVE_SENDER.set(1 if self._producer.sender is not None else 0)
         await self._producer.start()
 
     async def start(self) -> None:
@@ -607,6 +611,8 @@ class Router:
                 await self._teach(native, tp.topic, native.unknown_ids(tp.topic, records))
             work.append((source, core, records))
         name, serde, accounting = self.config.name, self._serde, self.accounting
+        # The core produces its deliveries itself when it could borrow the producer.
+        lazy = self._producer is not None and self._producer.sender is not None
 
         def route_all() -> Outcome:
             outcome = Outcome()
@@ -617,7 +623,7 @@ class Router:
                         route_events(source, events, serde, now, name, accounting=accounting)
                     )
                 else:
-                    outcome.merge(route_native(core, records, serde, now, name))
+                    outcome.merge(route_native(core, records, serde, now, name, lazy=lazy))
             return outcome
 
         return await asyncio.to_thread(route_all)
@@ -759,6 +765,8 @@ class Router:
         try:
             # librdkafka partitions by key (murmur2, as Kafka's Java client) and batches in C.
             await producer.produce_all(outcome.deliveries)
+            for batch in outcome.batches:
+                await producer.produce_batch(batch)
             dlq = cfg.dlq_topic
             await producer.produce_all((dlq, k, v, h) for k, v, h in outcome.dead_letters)
             encode, audit_id = self._serde.encode, self._audit_schema_id

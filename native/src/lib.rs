@@ -17,9 +17,12 @@ pub mod pyfmt;
 pub mod records;
 pub mod route;
 pub mod schema;
+pub mod sender;
 pub mod transforms;
 pub mod tz;
 pub mod value;
 
+#[cfg(feature = "python")]
+mod pysend;
 #[cfg(feature = "python")]
 mod python;

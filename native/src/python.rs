@@ -10,6 +10,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use std::sync::Arc;
+
+use crate::pysend::{Names, PyDeliveries};
 
 create_exception!(
     hub_core,
@@ -37,11 +40,7 @@ create_exception!(
 #[pyclass(name = "Source", module = "hub_core")]
 struct PySource {
     inner: Source,
-    topics: Vec<Py<PyString>>,
-    agreement_headers: Vec<Py<PyTuple>>,
-    prefixes: Vec<Vec<u8>>,
-    passthrough: Vec<String>,
-    delivery_header: Py<PyString>,
+    names: Arc<Names>,
 }
 
 /// Where one event's bytes sit in the batch buffer.
@@ -85,11 +84,7 @@ impl PySource {
         let _ = agreement_header; // kept by the Python side in each route's header tuple
         Ok(PySource {
             inner,
-            topics: Vec::new(),
-            agreement_headers: Vec::new(),
-            prefixes: Vec::new(),
-            passthrough,
-            delivery_header: PyString::new(py, &delivery_header).unbind(),
+            names: Arc::new(Names::new(py, &passthrough, &delivery_header)?),
         })
     }
 
@@ -106,14 +101,17 @@ impl PySource {
             serde_json::from_str(plan).map_err(|e| Refused::new_err(format!("plan: {e}")))?;
         let agreement =
             Agreement::bind(&json, &self.inner.reader).map_err(|e| Refused::new_err(e.0))?;
-        self.prefixes
-            .push(format!("{}/", agreement.id).into_bytes());
+        let prefix = format!("{}/", agreement.id).into_bytes();
+        if Arc::get_mut(&mut self.names).is_none() {
+            // batches of the routes so far are still alive: they keep the names they had
+            self.names = Arc::new(self.names.clone_ref(py));
+        }
+        let names = Arc::get_mut(&mut self.names).expect("not shared now");
+        names.add_route(py, topic, agreement_header, prefix)?;
         self.inner.routes.push(Route {
             agreement,
             schema_id,
         });
-        self.topics.push(PyString::new(py, topic).unbind());
-        self.agreement_headers.push(agreement_header.unbind());
         Ok(())
     }
 
@@ -209,7 +207,8 @@ impl PySource {
     /// (entries, encoded items) or None; `measured` (late, nulls per optional field,
     /// ce_id fingerprints, {ce_hubquality value: events}) or None. A route's receipts are a
     /// list of chunks (entries, encoded items).
-    #[pyo3(signature = (records, active, origin, max_delivery))]
+    /// With `lazy`, deliveries is a `Deliveries` (kept in Rust until produced), else a list.
+    #[pyo3(signature = (records, active, origin, max_delivery, lazy=false))]
     fn route(
         &self,
         py: Python<'_>,
@@ -217,6 +216,7 @@ impl PySource {
         active: Vec<bool>,
         origin: &[u8],
         max_delivery: usize,
+        lazy: bool,
     ) -> PyResult<PyObject> {
         if active.len() != self.inner.routes.len() {
             return Err(PyValueError::new_err("one active flag per route"));
@@ -224,7 +224,7 @@ impl PySource {
         let mut buffer: Vec<u8> = Vec::new();
         let mut spans: Vec<Span> = Vec::new();
         let mut offsets: Vec<i64> = Vec::new();
-        let mut envelopes: Vec<Vec<Py<PyTuple>>> = Vec::new();
+        let mut envelopes: Vec<Vec<(usize, Option<Vec<u8>>)>> = Vec::new();
         let measuring = self.inner.quality.is_some();
         let place = |b: Option<Vec<u8>>, buffer: &mut Vec<u8>| {
             b.map(|b| {
@@ -253,8 +253,8 @@ impl PySource {
                         flags = v;
                     }
                 }
-                if self.passthrough.iter().any(|p| p == name) {
-                    envelope.push(PyTuple::new(py, [k.clone(), header.get_item(1)?])?.unbind());
+                if let Some(i) = self.names.passthrough_index(name) {
+                    envelope.push((i, bytes_of(&header.get_item(1)?, "header")?));
                 }
             }
             envelopes.push(envelope);
@@ -281,39 +281,18 @@ impl PySource {
                 .collect();
             inner.route(&events, &offsets, &active, max_delivery)
         });
-        let mut deliveries = Vec::with_capacity(out.deliveries.len());
-        for d in &out.deliveries {
-            let mut id = Vec::with_capacity(48);
-            id.extend_from_slice(&self.prefixes[d.route]);
-            id.extend_from_slice(origin);
-            id.extend_from_slice(offsets[d.event].to_string().as_bytes());
-            let delivery_header = PyTuple::new(
-                py,
-                [
-                    self.delivery_header.bind(py).clone().into_any(),
-                    PyBytes::new(py, &id).into_any(),
-                ],
-            )?;
-            let envelope = &envelopes[d.event];
-            let mut headers: Vec<Bound<'_, PyAny>> = Vec::with_capacity(envelope.len() + 2);
-            headers.extend(envelope.iter().map(|h| h.bind(py).clone().into_any()));
-            headers.push(self.agreement_headers[d.route].bind(py).clone().into_any());
-            headers.push(delivery_header.into_any());
-            let key: PyObject = match &d.key {
-                Some(k) => PyBytes::new(py, k).into_any().unbind(),
-                None => py.None(),
-            };
-            let item = PyTuple::new(
-                py,
-                [
-                    self.topics[d.route].bind(py).clone().into_any(),
-                    key.into_bound(py),
-                    PyBytes::new(py, &d.value).into_any(),
-                    PyList::new(py, headers)?.into_any(),
-                ],
-            )?;
-            deliveries.push(item);
-        }
+        let batch = PyDeliveries {
+            names: Arc::clone(&self.names),
+            items: out.deliveries,
+            envelopes,
+            offsets,
+            origin: origin.to_vec(),
+        };
+        let deliveries: PyObject = if lazy {
+            Bound::new(py, batch)?.into_any().unbind()
+        } else {
+            batch.to_list(py)?.into_any().unbind()
+        };
         let reruns = PyList::empty(py);
         for r in &out.reruns {
             let failures = PyList::empty(py);
@@ -355,7 +334,7 @@ impl PySource {
             None => py.None(),
         };
         let result = (
-            PyList::new(py, deliveries)?,
+            deliveries,
             PyList::new(py, &out.event_times)?,
             out.delivered,
             out.filtered,
@@ -688,6 +667,7 @@ fn _h3_cell(lat: f64, lon: f64, res: u8) -> PyResult<String> {
 #[pymodule]
 fn hub_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySource>()?;
+    crate::pysend::register(m)?;
     m.add("Refused", m.py().get_type::<Refused>())?;
     m.add_class::<PyDecoder>()?;
     m.add("AvroError", m.py().get_type::<AvroError>())?;

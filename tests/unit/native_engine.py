@@ -164,3 +164,24 @@ def native_transform(
         return (None if out_key is None else out_key.decode()), value
 
     return transform
+
+
+def kept_batch(events: int, topic_id: str = "s") -> Any:
+    """A ``hub_core.Deliveries`` of ``events`` deliveries (offsets from 100, ce_id headers
+    ``id-<i>``), as the router keeps it for the core to produce."""
+    schema, _, source = _source(
+        "keep", "string", "keep", b"kept-batch-secret-0123456789ab", topic_id
+    )
+    assert source is not None, "the core refused a keep plan"
+    parsed = fastavro.parse_schema(schema)
+    records = []
+    for i in range(events):
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, {"occurred_at": None, "f": f"value {i}"})
+        event = Event(b"R-%d" % i, b"\x00\x00\x00\x00\x01" + buf.getvalue())
+        event.offset, event.headers = 100 + i, [("ce_id", b"id-%d" % i), ("secret", b"x")]
+        records.append(event)
+    deliveries, *_ = source.core.route(
+        records, [True], b"t.t.t/0/", process.MAX_DELIVERY_BYTES, True
+    )
+    return deliveries

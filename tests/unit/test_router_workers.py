@@ -186,6 +186,13 @@ def test_a_container_cpu_limit_bounds_the_cores(monkeypatch, tmp_path, cpu_max, 
     assert runtime.usable_cores(limit) == expected
 
 
+def test_malloc_arenas_are_limited_unless_the_environment_says(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert runtime.limit_malloc_arenas() is False  # the operator's word holds
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert runtime.limit_malloc_arenas() is True  # glibc, as on every machine we run on
+
+
 def test_a_worker_that_cannot_build_the_table_says_why(source_and_serde):
     source, _serde = source_and_serde
     spec = TableSpec.of(RoutingTable({TOPIC: source}), SECRET)
