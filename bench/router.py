@@ -6,14 +6,17 @@ run. Prints one JSON object.
 
 1. passthrough: consume → produce of the same bytes, one transaction a batch (the floor any
    router pays: fetch, send, commit), with aiokafka and with confluent-kafka (librdkafka);
-2. router, per engine (the native core, the Python engine), on a topic of its own: the same
+2. router, per engine (the native core; `native-python-produce`: the core with its deliveries
+   produced through Python; the Python engine), on a topic of its own: the same
    events through the router with 3 agreements on the topic (decode once, 3 × filter/transform/
    encode, 3 deliveries an event, audit, one transaction a batch); events/s and the CPU the
    router process spends an event (getrusage, its threads included; routing processes, which
    only the Python engine uses, are counted apart);
 3. lag: `hub router run` as its own process; events produced at half the engine's measured
    rate; a read_committed subscriber measures event time (ce_time) → the moment it can read
-   the delivery;
+   the delivery; beside it, the same for the confluent-kafka passthrough in a process of its
+   own at the first engine's half rate (the floor of consume → produce → commit → read on
+   this machine);
 4. rss: `hub router run` as its own process over --rss-events events, RSS sampled each second,
    and its CPU (utime + stime) an event.
 
@@ -41,6 +44,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -407,22 +411,105 @@ async def through_router(
     return out
 
 
-async def lag(world: World, rate: float, seconds: float) -> dict:
-    """p50/p99 of event time → readable delivery, at ``rate`` events/s, with `hub router run`
-    as its own process. The load generator and the subscriber use confluent-kafka (librdkafka,
-    a few µs an event): they share the machine with the router and should take little of it."""
-    topic = f"deliver.statistik.{world.source}"
-    expected = int(rate * seconds)
+def _serve_passthrough(bootstrap: str, source: str, out: str, group: str, stop: Any) -> None:
+    """The confluent-kafka transactional passthrough as a service (its own process, as the
+    router is): whatever has arrived, one transaction a batch, until ``stop`` is set."""
+    from confluent_kafka import Consumer, Producer
+
+    from hub.kafka import KafkaSecurity
+
+    security = KafkaSecurity.from_settings().confluent()
+    common = {"bootstrap.servers": bootstrap, **security, "socket.nagle.disable": True}
+    consumer = Consumer(
+        {
+            **common,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "latest",
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 50,
+        }
+    )
+    producer = Producer(
+        {**common, "transactional.id": group, "linger.ms": 5, "retry.backoff.ms": 10}
+    )
+    producer.init_transactions(30)
+    consumer.subscribe([source])
+    try:
+        while not stop.is_set():
+            batch = consumer.consume(num_messages=5000, timeout=0) or consumer.consume(1, 0.1)
+            if not batch:
+                continue
+            producer.begin_transaction()
+            for m in batch:
+                if m.error() is None:
+                    producer.produce(out, m.value(), m.key(), headers=m.headers(), partition=0)
+            producer.send_offsets_to_transaction(
+                consumer.position(consumer.assignment()), consumer.consumer_group_metadata()
+            )
+            producer.commit_transaction()
+    finally:
+        consumer.close()
+        producer.flush(10)
+
+
+async def passthrough_lag(world: World, rate: float, seconds: float) -> dict:
+    """The lag floor beside the router's: the same events at the same rate through the
+    confluent-kafka passthrough in its own process (one record out an event, not three),
+    measured by the same reader."""
+    import multiprocessing
+
+    out = world.dept + ".passthrough-lag"
+    await ensure_topics(world.bootstrap, [TopicSpec(out)])
+    context = multiprocessing.get_context("spawn")  # librdkafka's threads do not survive fork
+    stop = context.Event()
+    group = f"{world.dept}-passthrough-lag-{uuid.uuid4().hex[:6]}"
+    proc = context.Process(
+        target=_serve_passthrough, args=(world.bootstrap, world.source, out, group, stop)
+    )
+    proc.start()
+    try:
+        await asyncio.sleep(8)  # started, joined, at the end of the topic
+        payloads = await _lag_payloads(world, rate, seconds)
+        lags = await asyncio.to_thread(_measure_lag, world, out, payloads, rate)
+    finally:
+        stop.set()
+        proc.join(30)
+    return _lag_figures(rate, lags)
+
+
+async def _lag_payloads(world: World, rate: float, seconds: float) -> list:
+    """``rate`` × ``seconds`` events for a lag phase: (ce_id, framed value), event times
+    spaced as they will be sent."""
     registry = AsyncRegistryClient(world.registry_url)
     schema_id = await registry.register(f"{world.source}-value", world.schema)
     await registry.aclose()
     serde = AvroSerde()
     serde.add_schema(schema_id, world.schema)
     start = datetime.now(UTC)
-    payloads = [
+    return [
         (i, serde.encode(schema_id, resident(i, start + timedelta(seconds=n / rate))))
-        for n, i in enumerate(range(LAG_FIRST_ID, LAG_FIRST_ID + expected))
+        for n, i in enumerate(range(LAG_FIRST_ID, LAG_FIRST_ID + int(rate * seconds)))
     ]
+
+
+def _lag_figures(rate: float, lags: list[float]) -> dict:
+    lags.sort()
+    return {
+        "rate_events_per_s": round(rate),
+        "measured_deliveries": len(lags),
+        "p50_ms": round(statistics.median(lags) * 1000, 1),
+        "p99_ms": round(lags[int(len(lags) * 0.99) - 1] * 1000, 1),
+        "max_ms": round(lags[-1] * 1000, 1),
+    }
+
+
+async def lag(world: World, rate: float, seconds: float) -> dict:
+    """p50/p99 of event time → readable delivery, at ``rate`` events/s, with `hub router run`
+    as its own process. The load generator and the subscriber use confluent-kafka (librdkafka,
+    a few µs an event): they share the machine with the router and should take little of it."""
+    topic = f"deliver.statistik.{world.source}"
+    payloads = await _lag_payloads(world, rate, seconds)
     # The throughput run's group has committed up to the end: no backlog is replayed.
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "router", "run"],
@@ -435,14 +522,7 @@ async def lag(world: World, rate: float, seconds: float) -> dict:
     finally:
         proc.terminate()
         proc.wait(60)
-    lags.sort()
-    return {
-        "rate_events_per_s": round(rate),
-        "measured_deliveries": len(lags),
-        "p50_ms": round(statistics.median(lags) * 1000, 1),
-        "p99_ms": round(lags[int(len(lags) * 0.99) - 1] * 1000, 1),
-        "max_ms": round(lags[-1] * 1000, 1),
-    }
+    return _lag_figures(rate, lags)
 
 
 def _measure_lag(world: World, topic: str, payloads: list, rate: float) -> list[float]:
@@ -662,6 +742,12 @@ async def main(args: argparse.Namespace) -> dict:
             if args.rss_events:
                 figures["rss"] = await rss(world, args.rss_events)
             result["engines"][engine] = figures
+        if args.lag_seconds and result["engines"]:
+            # the floor of this machine, beside: the same reader, a passthrough instead
+            half = next(iter(result["engines"].values()))["events_per_s"] / 2
+            result["passthrough_lag_at_half_rate"] = await passthrough_lag(
+                first, half, args.lag_seconds
+            )
         result["targets"] = {
             "ratio_to_confluent_passthrough": 0.5,
             "cpu_us_per_event": 20,

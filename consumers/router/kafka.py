@@ -54,7 +54,12 @@ _UNREACHABLE = frozenset(
     }
 )
 _FENCED = frozenset(
-    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+    {
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.FENCED_INSTANCE_ID,  # a consumer of the same instance joined the group
+    }
 )
 # Consumer errors that are no failure of ours: a source topic not created yet (found by the
 # 5 s metadata refresh once it is), the end of a partition.
@@ -75,7 +80,8 @@ class TopicPartition(NamedTuple):
 
 
 class Fenced(Exception):
-    """Another producer with our transactional id started: this router must stop."""
+    """Another router with our instance name started (its producer took our transactional id,
+    or its consumer our group instance id): this router must stop."""
 
 
 class BrokerUnreachable(ConnectionError):
@@ -166,6 +172,7 @@ class RouterConsumer:
         security: KafkaSecurity,
         group: str,
         *,
+        instance_id: str,
         fetch_wait_ms: int,
         metadata_refresh_ms: int,
         on_assign: Callable[[set[TopicPartition]], None],
@@ -177,6 +184,10 @@ class RouterConsumer:
             {
                 **_client_config(bootstrap, security),
                 "group.id": group,
+                # Static membership (KIP-345): a restarted instance takes its partitions back
+                # at once, instead of waiting for the session of its killed self to end (45 s);
+                # an instance that stops for good hands them on after that session.
+                "group.instance.id": instance_id,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",

@@ -265,6 +265,7 @@ class Router:
             cfg.bootstrap,
             cfg.security,
             cfg.group,
+            instance_id=self._transactional_id,
             fetch_wait_ms=cfg.fetch_wait_ms,
             # A source topic the department has not created yet is found within 5 s of its
             # first event (a metadata request every 5 s costs nothing).
@@ -348,6 +349,13 @@ class Router:
             loop.call_soon_threadsafe(self._client_error, error)
 
     def _client_error(self, error: Exception) -> None:
+        if isinstance(error, Fenced):  # another router runs as this instance: it takes over
+            log.critical(
+                "another router runs with the same instance name; stopping this one",
+                extra={"transactional_id": self._transactional_id, "error": str(error)},
+            )
+            self.stop()
+            return
         if self.broker.report(error):  # the outage is logged once, the rest counted
             return
         if str(error) not in self._kafka_errors:  # a fetch repeats it: say it once

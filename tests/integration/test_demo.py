@@ -60,10 +60,11 @@ VIEWS = (
 def test_every_feature_view_is_alive_and_a_second_run_publishes_more(
     kafka_bootstrap, kafka_security, tmp_path
 ):
-    """The demo with the feature store, shortened with the same ratio of simulated time to
-    windows as its defaults (90 s x 180 = 45 s x 360: an evening and a night), run twice on
-    the same state: every view publishes windows that passed its k-gate, the second run more,
-    and the suggested lookup prints numbers."""
+    """The demo with the feature store, shortened to the same simulated span as its defaults
+    (90 s x 180 = 30 s x 540: an evening and a night) and as many events a simulated hour
+    (40/s x 3600/180 = 120/s x 3600/540), run twice on the same state: every view publishes
+    windows that passed its k-gate, the second run more, and the suggested lookup prints
+    numbers."""
     import asyncio
     import re
 
@@ -91,7 +92,7 @@ def test_every_feature_view_is_alive_and_a_second_run_publishes_more(
     env.pop("HUB_KAFKA_USERNAME", None)
     (tmp_path / "secret").write_bytes(os.urandom(32))
     repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    shortened = ["--duration", "45", "--rate", "80", "--time-scale", "360"]
+    shortened = ["--duration", "30", "--rate", "120", "--time-scale", "540"]
 
     def run() -> str:
         result = subprocess.run(

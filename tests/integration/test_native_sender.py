@@ -33,6 +33,8 @@ async def test_the_core_produces_what_python_produces(
     batch = kept_batch(40, topic_id=f"s{uuid.uuid4().hex[:8]}")
     topic = batch.to_list()[0][0]
     await ensure_topics(kafka_bootstrap, [TopicSpec(topic, PARTITIONS)], security=kafka_security)
+    reader = consumer(kafka_bootstrap)
+    ends = [reader.get_watermark_offsets(Partition(topic, p), 10)[1] for p in range(PARTITIONS)]
     producer = TransactionalProducer(
         kafka_bootstrap,
         kafka_security,
@@ -54,17 +56,15 @@ async def test_the_core_produces_what_python_produces(
         await producer.commit({TopicPartition(topic, 0): 0}, metadata)
     await producer.close()
 
-    records = read_all(kafka_bootstrap, topic, 2 * len(batch))
+    records = read_all(reader, topic, ends, 2 * len(batch))
     by_core, by_python = records[: len(batch)], records[len(batch) :]
     assert sorted(by_core) == sorted(by_python)
     expected = sorted((t, k, v, h) for t, k, v, h in batch.to_list())
     assert sorted((t, k, v, h) for t, _, k, v, h in by_core) == expected
 
 
-def read_all(bootstrap: str, topic: str, count: int) -> list[tuple]:
-    """``count`` committed records of ``topic``, in the order they were written per
-    partition, first all of the first transaction's (offsets per partition tell)."""
-    consumer = Consumer(
+def consumer(bootstrap: str) -> Consumer:
+    return Consumer(
         {
             "bootstrap.servers": bootstrap,
             **confluent_security(),
@@ -73,7 +73,12 @@ def read_all(bootstrap: str, topic: str, count: int) -> list[tuple]:
             "enable.auto.commit": False,
         }
     )
-    consumer.assign([Partition(topic, p, 0) for p in range(PARTITIONS)])
+
+
+def read_all(consumer: Consumer, topic: str, ends: list[int], count: int) -> list[tuple]:
+    """``count`` committed records of ``topic`` after ``ends`` (per partition), the first
+    transaction's first (a partition's records come in the order they were written)."""
+    consumer.assign([Partition(topic, p, ends[p]) for p in range(PARTITIONS)])
     got: list[tuple[int, int, tuple]] = []
     try:
         for _ in range(100):
