@@ -1,7 +1,7 @@
 """The core producing its deliveries itself (``hub_core.Sender``): attaching to the router's
 producer (and refusing what is not one), a full local queue, the fallback through Python.
 That the records reach the broker exactly as Python produces them:
-tests/integration/test_native_sender.py."""
+tests/integration/test_native_sender_kafka.py."""
 
 from __future__ import annotations
 
