@@ -5,7 +5,7 @@ event objects). Order of checks, each with its status: bearer token (401 with WW
 → the department publishes through the gateway and the topic is its own (403) → a schema is
 registered for the topic (404) → the body is at most ``max_body_bytes`` (413, refused by its
 Content-Length or while it streams in, never held whole in memory) → the body is JSON, an
-object or a non-empty array of at most MAX_BATCH (400) → rate limit (429 with Retry-After) →
+object or a non-empty array of at most `max_batch` events (400) → rate limit (429 with Retry-After) →
 every event converts to the latest schema (422 listing each bad event's index and field;
 nothing of the batch is published) → publish and wait for the broker's acknowledgement of every
 event (201 with ids, partitions and offsets; 503 with Retry-After when the broker fails, in
@@ -135,6 +135,7 @@ def create_app(
     metrics: GatewayMetrics | None = None,
     manage_lifecycle: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_batch: int = MAX_BATCH,
     document_ttl: float = DOCUMENT_TTL,
     idempotency: IdempotencyStore | None = None,
     broker_timeout: float = 5.0,
@@ -147,7 +148,7 @@ def create_app(
     With ``manage_lifecycle`` the app starts the publisher at startup and, at shutdown (after
     uvicorn has finished the requests in flight), stops it, which flushes the producer, and
     closes the registry client. Without it (tests), the caller owns both. ``max_body_bytes``:
-    larger bodies are 413; ``document_ttl``: seconds a built ``/openapi.json`` is reused.
+    larger bodies are 413; ``max_batch``: most events a request (more: 400); ``document_ttl``: seconds a built ``/openapi.json`` is reused.
     """
     limiter = limiter or RateLimiter()
     metrics = metrics or GatewayMetrics()
@@ -217,7 +218,7 @@ def create_app(
         registry,
         schemas,
         departments,
-        max_batch=MAX_BATCH,
+        max_batch=max_batch,
         max_body_bytes=max_body_bytes,
         ttl=document_ttl,
     )
@@ -347,8 +348,8 @@ def create_app(
             return _problem(400, "expected a JSON object (one event) or a JSON array (a batch)")
         if not events:
             return _problem(400, "the batch is empty")
-        if len(events) > MAX_BATCH:
-            return _problem(400, f"a batch holds at most {MAX_BATCH} events, got {len(events)}")
+        if len(events) > max_batch:
+            return _problem(400, f"a batch holds at most {max_batch} events, got {len(events)}")
         limit = department.rate_limit
         wait = limiter.take(department.name, limit.events_per_second, limit.burst, len(events))
         if wait == float("inf"):

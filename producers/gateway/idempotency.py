@@ -216,6 +216,10 @@ class KafkaIdempotency:
         self._consumer_factory = consumer_factory
         self._admin_factory = admin_factory
         self._consumer: Any = None
+        # End offsets are asked on a connection of their own: on the follower's, the broker
+        # answers them only after the fetch it holds there (up to fetch.max.wait.ms, 500 ms),
+        # so every keyed request waited half a second.
+        self._probe: Any = None
         self._task: asyncio.Task | None = None
         store.writer = self.write
         store.sync = self.catch_up
@@ -242,6 +246,9 @@ class KafkaIdempotency:
         while await consumer.position(partition) < end and time.monotonic() < deadline:
             self._take(await consumer.getmany(timeout_ms=500))
         log.info("idempotency keys loaded", extra={"keys": len(self.store), "topic": self.topic})
+        probe = self._consumer_factory()
+        await probe.start()
+        self._probe = probe
         self._task = asyncio.create_task(self._follow(), name="idempotency-follow")
 
     async def catch_up(self, timeout: float = 2.0) -> None:
@@ -249,11 +256,11 @@ class KafkaIdempotency:
         this instance right after another one answered must find that answer)."""
         from aiokafka import TopicPartition
 
-        if self._consumer is None:
+        if self._consumer is None or self._probe is None:
             return
         partition = TopicPartition(self.topic, 0)
         try:
-            offsets = await asyncio.wait_for(self._consumer.end_offsets([partition]), timeout)
+            offsets = await asyncio.wait_for(self._probe.end_offsets([partition]), timeout)
             end = offsets[partition]
         except Exception as exc:  # the broker is gone: answer from what is known
             if not self.broker.report(exc):  # else counted: the outage is logged once
@@ -310,5 +317,6 @@ class KafkaIdempotency:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+        for client in (self._consumer, self._probe):
+            if client is not None:
+                await client.stop()

@@ -81,6 +81,7 @@ def build_app() -> object:
         metrics=metrics,
         manage_lifecycle=True,
         max_body_bytes=own.gateway_max_body_bytes,
+        max_batch=own.gateway_max_batch,
         document_ttl=own.gateway_openapi_ttl,
         idempotency=idempotency,
         broker_timeout=own.gateway_broker_timeout,

@@ -17,6 +17,8 @@ class GatewaySettings(BaseSettings):
     """CloudEvents ``source`` of what the gateway publishes."""
     gateway_max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     """Largest request body in bytes; a larger one is 413 (refused before it is read whole)."""
+    gateway_max_batch: int = Field(default=10_000, ge=1, le=10_000)
+    """Most events in one request (a larger batch is 400); the OpenAPI document says it."""
     gateway_openapi_ttl: float = Field(default=10.0, ge=0)
     """Seconds ``/openapi.json`` is reused before the registry is asked for new topics."""
     gateway_broker_timeout: float = Field(default=5.0, gt=0)

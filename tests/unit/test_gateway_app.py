@@ -117,6 +117,23 @@ async def test_body_must_be_object_or_array(client, publisher):
     assert publisher.sent == []
 
 
+async def test_a_batch_beyond_the_set_bound_is_400_and_nothing_is_published(publisher):
+    departments = parse_departments({"departments": {"umweltamt": {"tokens": [hash_token(TOKEN)]}}})
+    app = create_app(publisher, departments, registry=object(), max_batch=2)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://gw",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as c:
+        response = await c.post(f"/v1/topics/{TOPIC}/events", json=[tree(1), tree(2), tree(3)])
+        assert response.status_code == 400
+        assert "at most 2 events, got 3" in response.json()["detail"]
+        assert publisher.sent == []
+        assert (
+            await c.post(f"/v1/topics/{TOPIC}/events", json=[tree(1), tree(2)])
+        ).status_code == 201
+
+
 async def test_unknown_topic_of_own_department_is_404(client):
     response = await client.post("/v1/topics/umweltamt.tree.felled/events", json=tree(1))
     assert response.status_code == 404

@@ -222,3 +222,46 @@ async def test_a_concurrent_retry_is_409(client, publisher, store) -> None:
     release.set()
     assert (await first).status_code == 201
     assert len(publisher.sent) == 1
+
+
+class _Consumer:
+    """An aiokafka consumer as KafkaIdempotency uses it, at the end of an empty topic."""
+
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def assign(self, partitions) -> None: ...
+
+    async def seek_to_beginning(self, partition) -> None: ...
+
+    async def end_offsets(self, partitions):
+        self.log.append(f"end_offsets on {self.name}")
+        return dict.fromkeys(partitions, 0)
+
+    async def position(self, partition) -> int:
+        return 0
+
+    async def getmany(self, timeout_ms: int = 0):
+        await asyncio.sleep(timeout_ms / 1000)
+        return {}
+
+
+async def test_catching_up_asks_the_end_on_a_connection_of_its_own():
+    """The follower's connection holds a fetch at the broker for up to 500 ms, and the broker
+    answers a connection's requests in order: asked there, every keyed request waited."""
+    from producers.gateway.idempotency import IdempotencyStore, KafkaIdempotency
+
+    log: list[str] = []
+    names = iter(["follower", "probe"])
+    kafka = KafkaIdempotency(
+        IdempotencyStore(), lambda: None, lambda: _Consumer(log, next(names)), topic="t"
+    )
+    await kafka.start()
+    log.clear()
+    await kafka.catch_up()
+    await kafka.stop()
+    assert log == ["end_offsets on probe"]
