@@ -601,7 +601,7 @@ async def rss(world: World, events: int) -> dict:
         [sys.executable, "-m", "hub", "router", "run"], env=world.env(group), cwd=world.root
     )
     samples: list[float] = []
-    target = f"deliver.statistik.{world.source}"
+    progress: list[tuple[int, float]] = []  # (events committed, RSS MB) each second
     consumer = AIOKafkaConsumer(
         bootstrap_servers=world.bootstrap, **_security(), group_id=group, enable_auto_commit=False
     )
@@ -618,6 +618,7 @@ async def rss(world: World, events: int) -> dict:
             if producing.done() and total_needed is None:
                 total_needed = (await consumer.end_offsets([tp]))[tp]
             committed = await consumer.committed(tp) or 0
+            progress.append((committed, samples[-1]))
             if total_needed is not None and committed >= total_needed:
                 break
         elapsed = time.perf_counter() - started
@@ -626,8 +627,13 @@ async def rss(world: World, events: int) -> dict:
         await consumer.stop()
         proc.terminate()
         proc.wait(60)
-    del target
     tenth = max(1, len(samples) // 10)
+    # the largest RSS while each tenth of the events was routed: flat once the quality
+    # window (2 x 100k ce_id fingerprints a partition) is full
+    by_tenth: list[float] = []
+    for i in range(10):
+        inside = [mb for n, mb in progress if i * events / 10 <= n < (i + 1) * events / 10]
+        by_tenth.append(round(max(inside), 1) if inside else by_tenth[-1] if by_tenth else 0.0)
     return {
         "events": events,
         "seconds": round(elapsed, 1),
@@ -635,6 +641,7 @@ async def rss(world: World, events: int) -> dict:
         "rss_mb_first_10pct_max": round(max(samples[:tenth]), 1),
         "rss_mb_last_10pct_max": round(max(samples[-tenth:]), 1),
         "rss_mb_max": round(max(samples), 1),
+        "rss_mb_by_tenth_of_events": by_tenth,
         "samples": len(samples),
     }
 
