@@ -481,7 +481,13 @@ def _telling_line(lines: list[str]) -> str | None:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random cluster id as Kafka makes one (URL-safe base64 of 16 bytes), never starting
+    with ``-``: the storage tool would read such an id as an option (Kafka's own Uuid
+    generator draws again for the same reason)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def replication_properties(replicas: int) -> str:

@@ -111,3 +111,19 @@ def test_stale_pid_file_is_not_a_broker(tmp_path):
     assert broker.status().running is False
     assert broker.stop() is False
     assert not broker.pid_file.exists()
+
+
+def test_a_cluster_id_never_reads_as_an_option(monkeypatch):
+    """One id in 64 started with "-", and kafka-storage took it for an option (a CI failure)."""
+    import base64
+    import uuid as uuid_module
+
+    dashed = uuid_module.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "=="))
+    draws = iter([dashed, uuid_module.UUID(int=1)])
+    monkeypatch.setattr(local.uuid, "uuid4", lambda: next(draws))
+    assert local.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAQ"
+    monkeypatch.undo()
+    for _ in range(2000):
+        cluster_id = local.new_cluster_id()
+        assert not cluster_id.startswith("-") and len(cluster_id) == 22
+        assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
