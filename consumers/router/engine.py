@@ -258,7 +258,7 @@ def route_native(
             )
     if reruns:
         if lazy:
-            deliveries = list(deliveries.to_list())
+            deliveries = deliveries.to_list()
         deliveries, event_times, rerun_timed = _rerun(
             source, records, reruns, deliveries, event_times, out, serde, now, router
         )
