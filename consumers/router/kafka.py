@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -278,8 +278,8 @@ class RouterConsumer:
 
 
 class TransactionalProducer:
-    """A transactional, idempotent producer. ``produce_all`` queues records in the open
-    transaction; ``commit`` delivers them all with the offsets, or raises."""
+    """A transactional, idempotent producer. ``transact`` delivers a batch's records with
+    the offsets, in one transaction, or raises (and ``abort`` ends what it left open)."""
 
     def __init__(
         self,
@@ -335,58 +335,62 @@ class TransactionalProducer:
         abort whatever it left open: no half-written batch survives."""
         await self._call(self._producer.init_transactions, TIMEOUT_S)
 
-    async def begin(self) -> None:
+    async def transact(
+        self,
+        head: list[tuple],
+        batches: list[Any],
+        tail: list[tuple],
+        offsets: dict[TopicPartition, int],
+        group_metadata: Any,
+    ) -> None:
+        """One whole transaction in one thread hop: begin; queue ``head`` (``(topic, key,
+        value, headers)``), the core's ``batches`` and ``tail``; the group's ``offsets``;
+        commit. Each hop waits for the GIL on a busy router, and a commit waiting for a hop
+        waits with every event in it. On failure the transaction is left open: ``abort``."""
         if self._open:  # an abort that failed before (broker away): finish it first
             await self.abort()
-        try:
-            self._producer.begin_transaction()
-        except KafkaException as error:
-            raise failure(error) from error
+        positions = [_TopicPartition(tp.topic, tp.partition, o) for tp, o in offsets.items()]
+        await self._call(self._transact, head, batches, tail, positions, group_metadata)
+
+    def _transact(
+        self, head: list, batches: list, tail: list, positions: list, group_metadata: Any
+    ) -> None:
+        producer = self._producer
+        producer.begin_transaction()
         self._open = True
+        self._queue(head)
+        for deliveries in batches:
+            self._queue_batch(deliveries)
+        self._queue(tail)
+        producer.send_offsets_to_transaction(positions, group_metadata, TIMEOUT_S)
+        producer.commit_transaction(TIMEOUT_S)
+        self._open = False
 
-    async def produce_all(self, records: Iterable[tuple]) -> None:
-        """Queue each ``(topic, key, value, headers)`` (~1.5 µs a record, in C)."""
+    def _queue(self, records: list[tuple]) -> None:
         produce = self._producer.produce  # bound once: called per record
-        try:
-            for topic, key, value, headers in records:
-                try:
-                    produce(topic, value, key, headers=headers)
-                except BufferError:  # the local queue is full: let librdkafka send first
-                    await asyncio.to_thread(self._producer.flush, TIMEOUT_S)
-                    produce(topic, value, key, headers=headers)
-        except KafkaException as error:  # e.g. the transaction failed meanwhile
-            raise failure(error) from error
+        for topic, key, value, headers in records:
+            try:
+                produce(topic, value, key, headers=headers)
+            except BufferError:  # the local queue is full: let librdkafka send first
+                self._producer.flush(TIMEOUT_S)
+                produce(topic, value, key, headers=headers)
 
-    async def produce_batch(self, deliveries: Any) -> None:
-        """Queue a ``hub_core.Deliveries`` in the open transaction: by the core itself when it
-        could borrow this producer, else as records through ``produce``."""
+    def _queue_batch(self, deliveries: Any) -> None:
         if self.sender is None:
-            await self.produce_all(deliveries.to_list())
+            self._queue(deliveries.to_list())
             return
         import hub_core
 
         at, total = 0, len(deliveries)
         while True:
             try:
-                at = await asyncio.to_thread(deliveries.produce, self.sender, at)
+                at = deliveries.produce(self.sender, at)  # without the GIL
             except hub_core.ProduceError as error:
                 code, message, fatal = error.args
-                raise failure(KafkaError(code, message, fatal=fatal)) from error
+                raise KafkaException(KafkaError(code, message, fatal=fatal)) from error
             if at >= total:
                 return
-            await asyncio.to_thread(self._producer.flush, TIMEOUT_S)  # the queue was full
-
-    async def commit(self, offsets: dict[TopicPartition, int], group_metadata: Any) -> None:
-        """The group's ``offsets`` into the transaction, then commit it (which waits for every
-        record produced in it: a failed delivery fails the commit)."""
-        positions = [_TopicPartition(tp.topic, tp.partition, o) for tp, o in offsets.items()]
-        await self._call(self._commit, positions, group_metadata)
-        self._open = False
-
-    def _commit(self, positions: list, group_metadata: Any) -> None:
-        # One thread hop for both: each hop waits for the GIL on a busy router.
-        self._producer.send_offsets_to_transaction(positions, group_metadata, TIMEOUT_S)
-        self._producer.commit_transaction(TIMEOUT_S)
+            self._producer.flush(TIMEOUT_S)  # the queue was full
 
     async def abort(self) -> None:
         await self._call(self._producer.abort_transaction, TIMEOUT_S)

@@ -8,12 +8,14 @@ subscriber: the hot loop works on whole batches and queues its records without a
 acknowledgement; the commit fails if any delivery did (see DESIGN.md, "The hot path").
 
 The per-event work runs in the native core (``engine.py``) when it is installed, in a thread
-without the GIL, else in the Python engine. Two batches are in flight at most: while one
-commits, the next is already being routed (by the core's thread, or by routing processes,
-``workers`` > 0). Transactions still follow one another in offset order; when one fails, both
-batches are read again from the first offset neither committed. With the Python engine in one
-process, a batch is committed before the next is routed (routing there holds the event loop,
-and the commit's round trips would wait for it).
+without the GIL, else in the Python engine. While one transaction commits, the next batch is
+already being routed (by the core's thread, or by routing processes, ``workers`` > 0), and
+what arrives until that commit ends is fetched and routed into the same next transaction
+(group commit: an event waits for the commit in flight and its own). Transactions still follow
+one another in offset order; when one fails, it and everything routed beside it are read again
+from the first offset not committed. With the Python engine in one process, a batch is
+committed before the next is routed (routing there holds the event loop, and the commit's
+round trips would wait for it).
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ log = logging.getLogger("hub.router")
 # Routing in-process holds the event loop; every so many events it lets other tasks run (the
 # metrics server, the agreements watcher).
 YIELD_EVERY = 250
+# While a commit is in flight, new records are fetched in waits this long: its end is seen
+# within it, and what arrived meanwhile joins the next transaction.
+ARRIVAL_WAIT_S = 0.001
 
 
 @dataclass
@@ -187,6 +192,7 @@ class Router:
         self._workers: RouteWorkers | None = None
         self._writers: dict[int, str] = {}  # writer schemas by id, as workers need them
         self._inflight: _InFlight | None = None  # the batch being committed
+        self._revocations = 0  # partitions taken from this instance, so far
         self.accounting = Accounting(
             receipts_key(master_secret), True, round(config.late_after_s * 1_000_000)
         )
@@ -333,6 +339,7 @@ class Router:
 
     def _revoked(self, revoked: set[TopicPartition]) -> None:
         """Let the batch in flight commit before its partitions go to another instance."""
+        self._revocations += 1
         loop = self._loop
         with contextlib.suppress(RuntimeError):  # no loop runs in the consumer's thread
             if asyncio.get_running_loop() is loop:
@@ -530,46 +537,84 @@ class Router:
                 await self._settle()
 
     async def quiesce(self) -> None:
-        """Wait until no batch is in flight (before partitions are revoked)."""
-        async with self._lock:
-            if self._inflight is not None:
-                await asyncio.wait([self._inflight.task])
+        """Wait until no batch is in flight (before partitions are revoked). Not under the
+        lock: a revocation comes during a fetch, and ``_handle`` fetches what arrives while
+        the batch before commits (what it routed meanwhile it then reads again)."""
+        inflight = self._inflight
+        if inflight is not None:
+            await asyncio.wait([inflight.task])
+
+    def _ours(self, batch: dict[TopicPartition, list]) -> dict[TopicPartition, list]:
+        """``batch`` without the partitions a rebalance took since the fetch (their new owner
+        reads them)."""
+        assert self._consumer is not None
+        assigned = self._consumer.assignment
+        return {tp: records for tp, records in batch.items() if tp in assigned}
 
     async def _handle(self, batch: dict[TopicPartition, list]) -> None:
-        """Route ``batch`` while the previous one commits; then start committing it."""
+        """Route ``batch`` while the previous one commits, and with it whatever arrives until
+        that commit ends; then commit them all in one transaction. An event so waits for the
+        commit in flight and its own, not also for a fetch after them (group commit)."""
         started = time.perf_counter()
         async with self._lock:
-            assert self._consumer is not None
-            assigned = self._consumer.assignment
-            # A rebalance may have taken partitions since the fetch: their new owner reads them.
-            batch = {tp: records for tp, records in batch.items() if tp in assigned}
+            batch = self._ours(batch)
             if not batch:
                 return
             # In one process, Python routing would hold the loop and stall the commit's round
             # trips (its deliveries would wait for this batch): commit first, route then.
             off_loop = self._workers is not None or self._native is not None
-            if not off_loop and not await self._settle(also=batch):
+            if not off_loop and not await self._settle(batch):
                 return
-            routing = asyncio.ensure_future(self._route(batch, datetime.now(UTC)))
-            try:
-                committed = await self._settle(also=batch)
-            finally:
-                if not routing.done():
-                    await asyncio.wait([routing])
-            try:
-                outcome = routing.result()
-            except (TransientError, WorkerDied) as error:
-                if committed:  # else both batches are already to be read again
-                    await self._retry_later(error, batch)
-                if isinstance(error, WorkerDied):
+            commit = self._inflight.task if self._inflight is not None else None
+            batches, outcome = [batch], Outcome()
+            events = sum(len(records) for records in batch.values())
+            revocations = self._revocations
+            failed: BaseException | None = None
+            while True:
+                try:
+                    outcome.merge(await self._route(batches[-1], datetime.now(UTC)))
+                except (TransientError, WorkerDied) as error:
+                    failed = error
+                    break
+                if commit is None or self._stop.is_set() or self._reload.is_set():
+                    break
+                if events >= self.config.max_batch:
+                    break
+                more = await self._arrivals(self.config.max_batch - events, commit)
+                if self._revocations != revocations or not more:
+                    break
+                batches.append(more)
+                events += sum(len(records) for records in more.values())
+            if not await self._settle(*batches):
+                return  # every batch here is read again
+            if failed is not None:
+                await self._retry_later(failed, *batches)
+                if isinstance(failed, WorkerDied):
                     await self._restart_workers()
                 return
-            if not committed:
-                return  # both batches are read again
-            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            events = sum(len(records) for records in batch.values())
+            if self._revocations != revocations:
+                # Partitions went while this was routed: what is still ours is read again
+                # (the rest by its new owner), and nothing of it is committed.
+                self._rewind(*batches)
+                return
+            offsets = {
+                tp: records[-1].offset + 1 for part in batches for tp, records in part.items()
+            }
             task = asyncio.create_task(self._commit_batch(outcome, offsets, events, started))
-            self._inflight = _InFlight(batch, task)
+            self._inflight = _InFlight(tuple(batches), task)
+
+    async def _arrivals(self, limit: int, commit: asyncio.Task) -> dict[TopicPartition, list]:
+        """Records that arrive before ``commit`` ends (none once it has), fetched in short
+        waits so that its end is seen at once."""
+        assert self._consumer is not None
+        while not commit.done():
+            try:
+                more = await self._consumer.fetch(limit, ARRIVAL_WAIT_S)
+            except RETRIED:  # the loop's next fetch meets it again, and says so
+                return {}
+            if more := self._ours(more):
+                return more
+        return {}
 
     async def _route(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
         if self._native is not None and self._workers is None:
@@ -658,9 +703,9 @@ class Router:
         if outcome.dead:
             log.warning("events dead-lettered", extra={"reasons": dict(outcome.dead)})
 
-    async def _settle(self, also: dict[TopicPartition, list] | None = None) -> bool:
+    async def _settle(self, *also: dict[TopicPartition, list]) -> bool:
         """Wait for the batch in flight to commit. If it could not, read it (and ``also``, the
-        batch after it) again and return False; a fenced producer ends the router."""
+        batches after it) again and return False; a fenced producer ends the router."""
         inflight, self._inflight = self._inflight, None
         if inflight is None:
             return True
@@ -673,7 +718,7 @@ class Router:
             )
             raise
         except RETRIED as error:
-            await self._retry_later(error, inflight.batch, also or {})
+            await self._retry_later(error, *inflight.batches, *also)
             return False
         return True
 
@@ -769,33 +814,28 @@ class Router:
         cfg = self.config
         now = datetime.now(UTC)
         metadata = await self._metadata_of(group)
-        await producer.begin()
+        if outcome.quality and self.quality_stale:
+            await self.restore_quality()
+            self.quality_stale = False
+        dlq, encode, audit_id = cfg.dlq_topic, self._serde.encode, self._audit_schema_id
+        tail = [(dlq, k, v, h) for k, v, h in outcome.dead_letters]
+        tail += (
+            (cfg.audit_topic, r["agreement_id"].encode(), encode(audit_id, r), None)
+            for r in outcome.audit
+        )
+        versions = dict(self._versions)
+        for records in self._accounts(outcome, versions):
+            tail += ((t, k, v, None) for t, k, v in records)
+        staged = self._quality.stage(outcome.quality, now) if outcome.quality else None
+        if staged is not None:
+            quality_id = self._quality_schema_id
+            tail += (
+                (cfg.quality_topic, key, encode(quality_id, summary), None)
+                for key, summary in staged.records
+            )
         try:
             # librdkafka partitions by key (murmur2, as Kafka's Java client) and batches in C.
-            await producer.produce_all(outcome.deliveries)
-            for batch in outcome.batches:
-                await producer.produce_batch(batch)
-            dlq = cfg.dlq_topic
-            await producer.produce_all((dlq, k, v, h) for k, v, h in outcome.dead_letters)
-            encode, audit_id = self._serde.encode, self._audit_schema_id
-            await producer.produce_all(
-                (cfg.audit_topic, r["agreement_id"].encode(), encode(audit_id, r), None)
-                for r in outcome.audit
-            )
-            versions = dict(self._versions)
-            for records in self._accounts(outcome, versions):
-                await producer.produce_all((t, k, v, None) for t, k, v in records)
-            if outcome.quality and self.quality_stale:
-                await self.restore_quality()
-                self.quality_stale = False
-            staged = self._quality.stage(outcome.quality, now) if outcome.quality else None
-            if staged is not None:
-                quality_id = self._quality_schema_id
-                await producer.produce_all(
-                    (cfg.quality_topic, key, encode(quality_id, summary), None)
-                    for key, summary in staged.records
-                )
-            await producer.commit(offsets, metadata)
+            await producer.transact(outcome.deliveries, outcome.batches, tail, offsets, metadata)
         except BaseException:
             with contextlib.suppress(Exception):
                 await producer.abort()
@@ -838,9 +878,9 @@ class Router:
 
 @dataclass
 class _InFlight:
-    """A routed batch whose transaction is being committed."""
+    """Routed batches whose transaction is being committed."""
 
-    batch: dict[TopicPartition, list]
+    batches: tuple[dict[TopicPartition, list], ...]
     task: asyncio.Task
 
 

@@ -47,13 +47,10 @@ async def test_the_core_produces_what_python_produces(
     await producer.start()
     group = f"test-sender-{uuid.uuid4().hex[:8]}"
     metadata = group_metadata_of(kafka_bootstrap, kafka_security, group)
-    for native in (True, False):  # the core's records first, then Python's
-        await producer.begin()
-        if native:
-            await producer.produce_batch(batch)
-        else:
-            await producer.produce_all(batch.to_list())
-        await producer.commit({TopicPartition(topic, 0): 0}, metadata)
+    offsets = {TopicPartition(topic, 0): 0}
+    # the core's records first, then Python's
+    await producer.transact([], [batch], [], offsets, metadata)
+    await producer.transact(batch.to_list(), [], [], offsets, metadata)
     await producer.close()
 
     records = read_all(reader, topic, ends, 2 * len(batch))

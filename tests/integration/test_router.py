@@ -347,6 +347,31 @@ async def test_a_failed_commit_reads_both_batches_in_flight_again(world, workers
     assert len(ids) == total and max(ids.values()) == 1
 
 
+async def test_what_arrives_while_a_commit_is_in_flight_joins_the_next_transaction(world):
+    """Group commit: events produced while one transaction commits are fetched and routed
+    meanwhile, and all go out in the one transaction after it (not one per fetch)."""
+    world.agree("statistik", STATISTIK)
+    first_commit, arrivals = asyncio.Event(), 300
+    async with running(world) as router:
+        commit = router.commit
+
+        async def slow_first(outcome, offsets, group):
+            if not first_commit.is_set():
+                first_commit.set()
+                await asyncio.sleep(2)  # the others arrive meanwhile
+            await commit(outcome, offsets, group)
+
+        router.commit = slow_first
+        await asyncio.to_thread(world.produce, [resident(0)])
+        await asyncio.wait_for(first_commit.wait(), 60)
+        for start in range(1, arrivals + 1, 100):  # three produce calls, three fetches at least
+            await asyncio.to_thread(world.produce, [resident(i) for i in range(start, start + 100)])
+        delivered = await read(world, world.delivery_topic("statistik"), arrivals + 1, settle=1)
+        assert (router.committed_batches, router.committed_events) == (2, arrivals + 1)
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == arrivals + 1 and max(ids.values()) == 1
+
+
 async def test_a_killed_routing_process_is_replaced_and_nothing_is_lost(world):
     world.agree("statistik", STATISTIK)
     total = 2000
