@@ -208,6 +208,7 @@ class RouterConsumer:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="router-consumer")
         self.subscription: list[str] = []
         self.assignment: set[TopicPartition] = set()
+        self._metadata: Any = None  # the group's metadata since the last rebalance
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -227,11 +228,13 @@ class RouterConsumer:
 
     def _assigned(self, _consumer: Any, partitions: list) -> None:
         assigned = {TopicPartition(p.topic, p.partition) for p in partitions}
+        self._metadata = None  # a new generation of the group
         self.assignment = self.assignment | assigned
         self._on_assign(assigned)
 
     def _revoked(self, _consumer: Any, partitions: list) -> None:
         revoked = {TopicPartition(p.topic, p.partition) for p in partitions}
+        self._metadata = None
         self._on_revoke(revoked)  # first: the batch in flight commits while they are ours
         self.assignment = self.assignment - revoked
 
@@ -266,8 +269,14 @@ class RouterConsumer:
         """Read ``tp`` again from ``offset``; records fetched before are dropped by librdkafka."""
         self._consumer.seek(_TopicPartition(tp.topic, tp.partition, offset))
 
-    def group_metadata(self) -> Any:
-        return self._consumer.consumer_group_metadata()
+    async def group_metadata(self) -> Any:
+        """What a transaction's offsets are committed with; the same until the next rebalance.
+        Asked in the consumer's thread: asked from another while that thread waited in a
+        fetch, librdkafka answered only after the fetch (up to its whole wait, with every
+        event of the batch waiting too)."""
+        if self._metadata is None:
+            self._metadata = await self._call(self._consumer.consumer_group_metadata)
+        return self._metadata
 
     async def close(self) -> None:
         """Leave the group (its revocation callback runs: nothing is in flight by then)."""

@@ -796,7 +796,7 @@ class Router:
     async def _metadata_of(self, group: str) -> Any:
         """What ``send_offsets_to_transaction`` needs to commit ``group``'s offsets."""
         if group == self.config.group and self._consumer is not None:
-            return self._consumer.group_metadata()
+            return await self._consumer.group_metadata()
         if group not in self._group_metadata:
             cfg = self.config
             self._group_metadata[group] = await asyncio.to_thread(
