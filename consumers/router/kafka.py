@@ -5,11 +5,10 @@ librdkafka does in C what aiokafka did in Python (fetch parsing, record batches,
 partitioning), see DESIGN.md, "The hot path"; what stays per record here is a ``Record`` built
 from each message (~1 µs). The native core's deliveries are produced by the core itself, into
 this producer's librdkafka handle (``hub_core.Sender``, well under 1 µs a delivery, without the
-GIL); other records by a ``produce`` call each (~1.5–3.5 µs with headers). Its calls that wait
-on the broker (``consume``, ``init_transactions``, ``send_offsets_to_transaction``,
-``commit_transaction``) run in threads; ``produce`` only queues and is called on the loop. The
-consumer has a thread of its own: its rebalance callbacks run there (inside ``consume``) and may
-block on the loop (the revocation waits for the batch in flight to commit).
+GIL); other records by a ``produce`` call each (~1.5–3.5 µs with headers). A whole transaction
+(begin, every record, the offsets, the commit) is one call in a thread, and every call on the
+consumer runs in a thread of its own: its rebalance callbacks run there (inside ``consume``)
+and may block on the loop (the revocation waits for the batch in flight to commit).
 
 Errors leave here as ``Fenced`` (another producer took our transactional id: stop),
 ``BrokerUnreachable`` (a ``ConnectionError``, so ``hub.outage`` counts it as the broker being
