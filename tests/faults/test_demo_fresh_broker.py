@@ -1,6 +1,8 @@
 """`hub demo` on a broker that has just been created, as a new user's first `make demo` runs:
-its log has no warning or error of a Kafka client (no NotEnoughReplicas retries while topics
-are created, no leader-not-available bursts), and the demo runs to the end."""
+it runs to the end (registry, router, gateway and simulators on the real broker) and prints
+its report, and its log has no warning or error of a Kafka client (no NotEnoughReplicas
+retries while topics are created, no leader-not-available bursts). The demo with the feature
+store runs in tests/integration/test_demo.py."""
 
 from __future__ import annotations
 
@@ -37,6 +39,14 @@ def test_a_first_demo_says_nothing_of_the_kafka_clients(own_broker, tmp_path):
         timeout=240,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "published by department" in out
+    assert "delivered by subscriber" in out
+    assert "audit report" in out and "legal basis" in out
+    assert "where to look" in out
+    assert "principals, each its own SCRAM user" in out
+    # every data set's quality of the day, also those no agreement reads
+    assert "data quality on" in out and "no data" in out
     log = own_broker.home.parent / "demo.log"
     lines = [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert lines, "the demo wrote no structured log"
