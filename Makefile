@@ -52,18 +52,22 @@ TEST_BROKER ?= 127.0.0.1:19092
 TEST_CREDENTIALS ?= .hub/test/credentials
 TEST_ENV := HUB_BOOTSTRAP_SERVERS=$(TEST_BROKER) HUB_BROKER_DIR=.hub/test/kafka \
 	HUB_CREDENTIALS_DIR=$(TEST_CREDENTIALS)
+# Test files run on this many pytest-xdist workers, each with a broker of its own on the next
+# ports (tests/conftest.py); a file's tests stay together, so its fixtures are made once.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: install chromium
 ifdef CARGO
 	cargo test --quiet --manifest-path native/Cargo.toml
 endif
-	$(TEST_ENV) $(BIN)/python -m pytest
+	$(TEST_ENV) $(PYTEST)
 
 unit: install
-	$(TEST_ENV) $(BIN)/python -m pytest tests/unit
+	$(TEST_ENV) $(PYTEST) tests/unit
 
 integration: install chromium
-	$(TEST_ENV) $(BIN)/python -m pytest tests/integration
+	$(TEST_ENV) $(PYTEST) tests/integration
 
 demo: install
 	$(BIN)/hub demo

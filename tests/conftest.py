@@ -32,6 +32,27 @@ from hub.credentials import Credentials, CredentialStore, new_password
 from hub.kafka import KafkaSecurity
 from hub.settings import get_settings
 
+
+def _own_broker_of_this_worker() -> Path:
+    """Under pytest-xdist (``make test`` runs two workers) each worker after the first has a
+    broker of its own: the next free ports, its own data and credentials, the same jars. (A
+    shared one would be stopped by whichever session started it, and each session sets the
+    passwords of the principals it makes.) Returns the folder whose ``lib/`` holds the jars."""
+    broker_dir = os.environ.get("HUB_BROKER_DIR", ".hub/kafka").rstrip("/")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index > 0:
+        bootstrap = os.environ.get("HUB_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",")[0]
+        host, port = bootstrap.rsplit(":", 1)
+        os.environ["HUB_BOOTSTRAP_SERVERS"] = f"{host}:{int(port) + 10 * index}"
+        os.environ["HUB_BROKER_DIR"] = f"{broker_dir}-{worker}"
+        credentials = os.environ["HUB_CREDENTIALS_DIR"].rstrip("/")
+        os.environ["HUB_CREDENTIALS_DIR"] = f"{credentials}-{worker}"
+    return Path(broker_dir).absolute()
+
+
+JARS_FROM = _own_broker_of_this_worker()
+
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
 
@@ -51,7 +72,11 @@ def kafka_bootstrap() -> Iterator[str]:
         yield settings.bootstrap_servers
         return
     if host not in (HOST, "localhost"):
-        pytest.fail(f"no Kafka broker answers on {first} and it is not local: cannot start one")
+        pytest.fail(
+            f"no Kafka broker answers on {first} and it is not local: cannot start one "
+            "(a broker elsewhere serves one test session: make test TEST_WORKERS=1)"
+        )
+    _jars_in(Path(settings.broker_dir))
     broker = LocalBroker(
         home=settings.broker_dir, port=int(port), credentials_dir=settings.credentials_dir
     )
@@ -60,6 +85,21 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+def _jars_in(broker_dir: Path) -> None:
+    """The broker's jars fetched once into ``JARS_FROM`` (a lock: xdist's workers start at
+    once) and linked into ``broker_dir`` when that is another worker's."""
+    import fcntl
+
+    JARS_FROM.mkdir(parents=True, exist_ok=True)
+    with open(JARS_FROM / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        LocalBroker(home=JARS_FROM).fetch()
+    lib = broker_dir / "lib"
+    if broker_dir.absolute() != JARS_FROM and not lib.is_symlink() and not lib.exists():
+        broker_dir.mkdir(parents=True, exist_ok=True)
+        lib.symlink_to(JARS_FROM / "lib")
 
 
 @pytest.fixture(scope="session")

@@ -363,6 +363,9 @@ async def test_the_subscriber_principal_reads_its_deliveries_and_is_refused_othe
     statistik = kafka_principal("statistik")
     await asyncio.to_thread(world.produce, [resident(i) for i in range(4)])
     async with routing(world.config()):
+        # Discovery by agreement finds what was delivered under it: once the router has (on a
+        # busy machine a subscription started at once could look before the topic is seen).
+        await asyncio.to_thread(world.read, world.delivery_topic("statistik"), 4, settle=0)
         async with Subscription(
             "statistik",
             name=f"t{uuid.uuid4().hex[:8]}",
