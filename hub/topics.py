@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from hub.kafka import KafkaSecurity, start_client
 
 DEFAULT_REPLICAS = 3  # a city's cluster (DESIGN.md, "Operations"); fewer nodes: one copy each
+LEADER_WAIT_S = 10.0  # how long ensure_topics waits for a new topic's leaders
 
 
 class TopicCreationError(RuntimeError):
@@ -78,9 +80,29 @@ async def ensure_topics(
                 }
                 if failures:
                     raise TopicCreationError(failures, security.principal)
+            await _until_led(admin, {s.name: s.partitions for s in missing})
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def _until_led(admin: AIOKafkaAdminClient, partitions: dict[str, int]) -> None:
+    """Wait (up to ``LEADER_WAIT_S``) until every partition of the new topics has a leader:
+    a client that writes or lists offsets at once would otherwise meet NOT_LEADER or
+    UNKNOWN_TOPIC (clients retry these; the first request need not)."""
+    deadline = time.monotonic() + LEADER_WAIT_S
+    while time.monotonic() < deadline:
+        described = await admin.describe_topics(list(partitions))
+        led = {
+            t["topic"]
+            for t in described
+            if not t.get("error_code")
+            and len(t.get("partitions", [])) == partitions[t["topic"]]
+            and all(not p["error_code"] and p["leader"] >= 0 for p in t["partitions"])
+        }
+        if led >= partitions.keys():
+            return
+        await asyncio.sleep(0.05)
 
 
 def _error_name(code: int) -> str:

@@ -135,6 +135,11 @@ class World:
             }
         )
 
+    def close(self) -> None:
+        """Let go of the world's producer while the broker still runs (a module's fixture value
+        lives as long as the session: its producer would call a stopped broker)."""
+        del self._producer
+
     # -- access -------------------------------------------------------------------------------
     def govern(self, admin: KafkaSecurity, router: KafkaSecurity, *, apply: bool = True) -> World:
         """Run this world's router as ``hub-router`` under the ACLs its catalog implies (the

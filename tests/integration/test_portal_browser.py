@@ -93,6 +93,7 @@ async def hub(
         await read(world, world.dlq, 1)
         async with serving(world, portal_security, feast_repo=feast_repo) as portal:
             yield world, portal, router
+    world.close()
 
 
 @pytest.fixture(scope="module")

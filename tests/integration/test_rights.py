@@ -176,6 +176,11 @@ class RightsWorld:
             {"bootstrap.servers": bootstrap, **confluent_security(), "enable.idempotence": True}
         )
 
+    def close(self) -> None:
+        """Let go of the world's Kafka clients while the broker still runs (a module's fixture
+        value lives as long as the session: its clients would call a stopped broker)."""
+        del self.admin, self._producer
+
     def delivery(self, subscriber: str) -> str:
         source = self.complaints if subscriber == "umwelt" else self.moves
         return f"deliver.{subscriber}.{source}"
@@ -412,6 +417,7 @@ async def routed(
             receiver,
             hook_secret,
         )
+    world.close()
 
 
 async def test_access_names_exactly_the_recipients_of_the_persons_data(routed):
