@@ -127,3 +127,24 @@ def test_a_cluster_id_never_reads_as_an_option(monkeypatch):
         cluster_id = local.new_cluster_id()
         assert not cluster_id.startswith("-") and len(cluster_id) == 22
         assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+
+
+@pytest.mark.parametrize("insecure", [False, True])
+def test_the_rendered_config_sets_each_key_once_and_holds_the_password_once(tmp_path, insecure):
+    """The template's header once named its placeholders, and the rendering filled them in there
+    too: the security block (with the broker's password) twice, two keys with a sentence for
+    their value (only a later line of the same key saved the broker)."""
+    broker = LocalBroker(home=tmp_path, credentials_dir=tmp_path / "credentials", insecure=insecure)
+    broker._security = broker._resolve_security()
+    broker._write_config()
+    text = broker.config_file.read_text()
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    keys = [line.split("=", 1)[0] for line in lines]
+    assert all("=" in line for line in lines), lines
+    assert sorted(k for k in set(keys) if keys.count(k) > 1) == []
+    assert "${" not in text
+    password = broker._security.broker_password
+    if not insecure:
+        # the client listener's login, the controller's login and the user it accepts
+        assert password and text.count(password) == 3
+    assert broker.config_file.stat().st_mode & 0o777 == 0o600
