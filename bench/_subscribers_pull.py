@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import orjson
+from _topics import removed_afterwards
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -327,13 +328,14 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=1, help="independent cursors at once")
     parser.add_argument("--consumers", type=int, default=4, help="the service's Kafka consumers")
     args = parser.parse_args()
-    figures = asyncio.run(
-        bench_pull(
-            deliveries=args.deliveries,
-            limit=args.limit,
-            partitions=args.partitions,
-            clients=args.clients,
-            consumers=args.consumers,
+    with removed_afterwards():
+        figures = asyncio.run(
+            bench_pull(
+                deliveries=args.deliveries,
+                limit=args.limit,
+                partitions=args.partitions,
+                clients=args.clients,
+                consumers=args.consumers,
+            )
         )
-    )
     print(json.dumps(figures))

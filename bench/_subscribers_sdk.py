@@ -33,6 +33,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from _topics import removed_afterwards
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -301,4 +303,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with removed_afterwards():
+        main()

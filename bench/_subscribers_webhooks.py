@@ -43,6 +43,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 
 import httpx
 from _registry import registry
+from _topics import removed_afterwards
 from aiokafka import AIOKafkaProducer
 
 from consumers.webhooks.service import WebhookConfig, WebhookDispatcher
@@ -366,16 +367,17 @@ def main() -> None:
     if args.serve_receiver:
         serve_receiver(args.serve_receiver)
         return
-    result = asyncio.run(
-        bench_webhooks(
-            deliveries=args.deliveries,
-            keys=args.keys,
-            partitions=args.partitions,
-            concurrency=args.concurrency,
-            rate=args.rate,
-            seconds=args.seconds,
+    with removed_afterwards():
+        result = asyncio.run(
+            bench_webhooks(
+                deliveries=args.deliveries,
+                keys=args.keys,
+                partitions=args.partitions,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                seconds=args.seconds,
+            )
         )
-    )
     print(json.dumps(result))
 
 

@@ -40,6 +40,8 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
     os.environ.get("HUB_CREDENTIALS_DIR", ".hub/credentials")
 )
 
+from _topics import removed_afterwards
+
 from consumers.features import kgate
 from consumers.features.binding import load_feature_catalog
 from consumers.features.views import build_runtime
@@ -313,4 +315,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with removed_afterwards():
+        main()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _topics import removed_afterwards
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -173,4 +174,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent connections")
     parser.add_argument("--batch", type=int, default=100, help="events per request")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.seconds, args.concurrency, args.batch))))
+    with removed_afterwards():
+        print(json.dumps(asyncio.run(main(args.seconds, args.concurrency, args.batch))))

@@ -28,6 +28,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 )
 
 from _registry import registry
+from _topics import removed_afterwards
 
 from hub.registry.publish import publish_catalog
 from hub.schemas.catalog import default_schemas_dir, load_catalog
@@ -111,4 +112,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with removed_afterwards():
+        main()

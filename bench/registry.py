@@ -28,6 +28,7 @@ import uuid
 from typing import Any
 
 import httpx
+from _topics import removed_afterwards
 
 SUBJECT = "bench.registry.lookup-value"
 SCHEMA = {
@@ -190,4 +191,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8, help="connections per client")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     args = parser.parse_args()
-    print(json.dumps(_run(main(args.requests, args.concurrency, args.clients))))
+    with removed_afterwards():
+        print(json.dumps(_run(main(args.requests, args.concurrency, args.clients))))

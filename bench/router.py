@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _topics import removed_afterwards
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -802,4 +803,5 @@ if __name__ == "__main__":
         action="store_false",
         help="skip the native run without receipts and quality figures",
     )
-    print(json.dumps(asyncio.run(main(parser.parse_args()))))
+    with removed_afterwards():
+        print(json.dumps(asyncio.run(main(parser.parse_args()))))

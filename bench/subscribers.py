@@ -25,6 +25,7 @@ os.environ["HUB_CREDENTIALS_DIR"] = os.path.abspath(
 from _subscribers_pull import bench_pull
 from _subscribers_sdk import bench_sdk, registry
 from _subscribers_webhooks import bench_webhooks
+from _topics import removed_afterwards
 
 from hub.settings import get_settings
 
@@ -53,4 +54,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with removed_afterwards():
+        main()

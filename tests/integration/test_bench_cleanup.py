@@ -1,0 +1,61 @@
+"""The benchmarks delete the topics they made (`bench/_topics.py`), and only those: a dev
+broker that kept every run's millions of records filled its disk."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+
+from confluent_kafka.admin import AdminClient, NewTopic
+from router_world import REPO
+
+from hub.kafka import KafkaSecurity
+
+sys.path.insert(0, str(REPO / "bench"))
+from _topics import removed_afterwards
+
+
+def _admin(bootstrap: str, security: KafkaSecurity) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, **security.confluent()})
+
+
+def _create(admin: AdminClient, *names: str) -> None:
+    """Made, and in the metadata (a listing right after the creation may not show it yet)."""
+    for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
+        future.result(30)
+    for _ in range(60):
+        if set(names) <= _existing(admin):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{names} not in the metadata after 30 s")
+
+
+def _existing(admin: AdminClient) -> set[str]:
+    return set(admin.list_topics(timeout=30).topics)
+
+
+def test_a_run_deletes_the_bench_topics_it_made_and_nothing_else(kafka_bootstrap, kafka_security):
+    run = uuid.uuid4().hex[:8]
+    admin = _admin(kafka_bootstrap, kafka_security)
+    older, made, city = f"bench{run}.older", f"bench{run}.resident.moved", f"dept{run}.events"
+    _create(admin, older)
+    with removed_afterwards(kafka_bootstrap):
+        _create(admin, made, city)
+    for _ in range(60):  # deletion is asynchronous on the broker
+        topics = _existing(admin)
+        if made not in topics:
+            break
+        time.sleep(0.5)
+    assert made not in topics
+    assert {older, city} <= topics  # there before the run; not a benchmark's
+    for future in admin.delete_topics([older, city]).values():
+        future.result(30)
+
+
+def test_no_broker_is_one_line_and_the_benchmark_still_runs(capsys):
+    ran = []
+    with removed_afterwards("127.0.0.1:1", timeout=1):
+        ran.append(True)
+    assert ran == [True]
+    assert capsys.readouterr().err.count("\n") == 1
