@@ -3,17 +3,28 @@ broker that kept every run's millions of records filled its disk."""
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 import time
 import uuid
+from types import ModuleType
 
 from confluent_kafka.admin import AdminClient, NewTopic
 from router_world import REPO
 
 from hub.kafka import KafkaSecurity
 
-sys.path.insert(0, str(REPO / "bench"))
-from _topics import removed_afterwards
+
+def _bench_module(name: str) -> ModuleType:
+    """A module of bench/ by its file: bench/ on sys.path would shadow packages of the project
+    for every test after this one (bench/portal.py is not the portal)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+removed_afterwards = _bench_module("_topics").removed_afterwards
 
 
 def _admin(bootstrap: str, security: KafkaSecurity) -> AdminClient:
