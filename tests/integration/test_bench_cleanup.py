@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import uuid
+from collections.abc import Callable
 from types import ModuleType
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -31,19 +32,21 @@ def _admin(bootstrap: str, security: KafkaSecurity) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, **security.confluent()})
 
 
+def _until(admin: AdminClient, holds: Callable[[set[str]], bool], what: str) -> set[str]:
+    """The topics, once ``holds(topics)`` (the broker creates and deletes asynchronously)."""
+    for _ in range(60):
+        topics = set(admin.list_topics(timeout=30).topics)
+        if holds(topics):
+            return topics
+        time.sleep(0.5)
+    raise AssertionError(f"{what} after 30 s")
+
+
 def _create(admin: AdminClient, *names: str) -> None:
     """Made, and in the metadata (a listing right after the creation may not show it yet)."""
     for future in admin.create_topics([NewTopic(n, 1, 1) for n in names]).values():
         future.result(30)
-    for _ in range(60):
-        if set(names) <= _existing(admin):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{names} not in the metadata after 30 s")
-
-
-def _existing(admin: AdminClient) -> set[str]:
-    return set(admin.list_topics(timeout=30).topics)
+    _until(admin, lambda topics: set(names) <= topics, f"{names} not in the metadata")
 
 
 def test_a_run_deletes_the_bench_topics_it_made_and_nothing_else(kafka_bootstrap, kafka_security):
@@ -53,12 +56,7 @@ def test_a_run_deletes_the_bench_topics_it_made_and_nothing_else(kafka_bootstrap
     _create(admin, older)
     with removed_afterwards(kafka_bootstrap):
         _create(admin, made, city)
-    for _ in range(60):  # deletion is asynchronous on the broker
-        topics = _existing(admin)
-        if made not in topics:
-            break
-        time.sleep(0.5)
-    assert made not in topics
+    topics = _until(admin, lambda topics: made not in topics, f"{made} still there")
     assert {older, city} <= topics  # there before the run; not a benchmark's
     for future in admin.delete_topics([older, city]).values():
         future.result(30)

@@ -130,7 +130,9 @@ def test_a_cluster_id_never_reads_as_an_option(monkeypatch):
 
 
 @pytest.mark.parametrize("insecure", [False, True])
-def test_the_rendered_config_sets_each_key_once_and_holds_the_password_once(tmp_path, insecure):
+def test_the_rendered_config_sets_each_key_once_and_the_password_only_in_its_logins(
+    tmp_path, insecure
+):
     """The template's header once named its placeholders, and the rendering filled them in there
     too: the security block (with the broker's password) twice, two keys with a sentence for
     their value (only a later line of the same key saved the broker)."""
