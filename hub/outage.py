@@ -37,7 +37,9 @@ PROBE_INTERVAL_S = 2.0
 # After "reachable again", a failure within this many seconds is counted, not a new outage:
 # clients report connections the outage broke late (librdkafka at the next commit).
 RECOVERY_GRACE_S = 10.0
-BURST_QUIET_S = 30.0
+# Longer than librdkafka's own interval for repeating an identical connection error (30 s): a
+# long outage stays one burst, not a line every 30 s.
+BURST_QUIET_S = 60.0
 
 # Not in any registry yet: ``expose`` puts them into the process-wide one and into the own
 # registries of the services that keep one (registry, pull API, portal).
@@ -278,11 +280,17 @@ class BrokerWatch(_Watch):
         self.interval = interval
         self._probe: asyncio.Task[None] | None = None
 
-    def report(self, error: BaseException) -> bool:
-        """True when ``error`` is the broker being away (counted, and logged once an outage)
-        or comes while it is away (counted: a consequence); False: the caller logs it."""
+    def report(self, error: BaseException, *, since: float | None = None) -> bool:
+        """True when ``error`` is the broker being away (counted, and logged once an outage),
+        comes while it is away, or ends work begun ``since`` (this watch's clock) before it came
+        back (counted: a consequence, such as a transaction the outage broke); False: the
+        caller logs it."""
         if is_connection_error(error) or not self.reachable:
             self.failed(error)
+            return True
+        recovered = self._recovered_at
+        if since is not None and recovered is not None and since <= recovered:
+            self._errors.inc()
             return True
         return False
 

@@ -601,7 +601,7 @@ class Router:
                 tp: records[-1].offset + 1 for part in batches for tp, records in part.items()
             }
             task = asyncio.create_task(self._commit_batch(outcome, offsets, events, started))
-            self._inflight = _InFlight(tuple(batches), task)
+            self._inflight = _InFlight(tuple(batches), task, time.monotonic())
 
     async def _arrivals(self, limit: int, commit: asyncio.Task) -> dict[TopicPartition, list]:
         """Records that arrive before ``commit`` ends (none once it has), fetched in short
@@ -718,16 +718,20 @@ class Router:
             )
             raise
         except RETRIED as error:
-            await self._retry_later(error, *inflight.batches, *also)
+            await self._retry_later(error, *inflight.batches, *also, began=inflight.began)
             return False
         return True
 
-    async def _retry_later(self, error: BaseException, *batches: dict) -> None:
+    async def _retry_later(
+        self, error: BaseException, *batches: dict, began: float | None = None
+    ) -> None:
+        """Read ``batches`` again after a failure; ``began``: when their transaction began
+        (``time.monotonic``), so that one an outage broke counts as part of it."""
         metrics.TRANSACTIONS.labels("aborted").inc()
         registry_away = self._registry.watch is not None and not self._registry.watch.reachable
         if registry_away:
             pass  # a schema id the registry could not give: its watch logged the outage
-        elif not self.broker.report(error):  # else counted: the outage is logged once
+        elif not self.broker.report(error, since=began):  # else counted: logged once
             log.warning("batch not committed, reading it again", extra={"error": repr(error)})
         self._rewind(*batches)
         await asyncio.sleep(self.config.retry_backoff)
@@ -882,6 +886,7 @@ class _InFlight:
 
     batches: tuple[dict[TopicPartition, list], ...]
     task: asyncio.Task
+    began: float  # time.monotonic(), the broker watch's clock
 
 
 def _name(tp: TopicPartition) -> str:

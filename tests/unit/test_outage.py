@@ -188,6 +188,44 @@ def test_report_takes_connection_errors_and_whatever_comes_while_away():
     assert watch.report(wrapped)  # what it was raised from counts
 
 
+@pytest.mark.parametrize(
+    ("began", "taken"),
+    [(-1.0, True), (0.0, True), (5.0, True), (10.0, True), (10.5, False), (60.0, False)],
+)
+def test_work_begun_before_the_broker_came_back_fails_as_part_of_the_outage(began, taken, caplog):
+    """A transaction begun before "reachable again" (10 s after the outage began here) and failing after it (its
+    commit ends when librdkafka gives up, later than any grace) is the outage's: counted, not
+    logged; one begun after it is the caller's to log, however soon."""
+    clock = Clock()
+    watch = BrokerWatch("unit-since", logging.getLogger("hub.unit.since"), clock=clock)
+    errors = outage.BROKER_ERRORS.labels("unit-since")
+    start = clock.now
+    watch.failed(ConnectionRefusedError(111, "refused"))
+    clock.now = start + 10.0
+    watch.ok()
+    clock.now = start + 10.0 + 3 * outage.RECOVERY_GRACE_S
+    counted = errors._value.get()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="hub.unit.since"):
+        assert watch.report(RuntimeError("INVALID_TXN_STATE"), since=start + began) is taken
+    assert errors._value.get() - counted == int(taken)
+    assert watch.reachable and not caplog.records  # no new outage either way
+    assert not watch.report(RuntimeError("no since: the caller's"))
+
+
+def test_a_watch_that_never_saw_an_outage_leaves_every_failure_to_the_caller():
+    watch = BrokerWatch("unit-since-never", clock=Clock())
+    assert not watch.report(RuntimeError("INVALID_TXN_STATE"), since=0.0)
+
+
+def test_bursts_outlast_librdkafkas_own_repeat_interval():
+    """librdkafka repeats an identical connection error at most every 30 s: a long outage
+    must stay one burst (one line), not a line every 30 s."""
+    bursts = Bursts()
+    assert bursts.admit("rdkafka", 0)
+    assert not any(bursts.admit("rdkafka", t) for t in range(30, 600, 30))
+
+
 def test_the_metrics_are_served_from_a_services_own_registry_too():
     registry = CollectorRegistry()
     outage.expose(registry)
