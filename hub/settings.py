@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     router_native_produce: bool = True
     """With the native core, the core produces its deliveries into the router's producer itself
     (false: each through Python, as the router did before; the same records, more CPU)."""
+    router_producers: int = Field(default=2, ge=1, le=8)
+    """Transactional producers of a router instance, taking turns by transaction (ids
+    ``<name>``, ``<name>.1``, ...): a transaction need not wait for the one before it to be
+    completed on the broker (lower delivery lag). Still one transaction at a time. Lowered
+    after a crash, the dropped id's open transaction ends by its timeout (60 s)."""
     router_apply_access: bool = True
     """``hub router run`` applies the access plan at start when this machine holds the
     ``hub-admin`` credential (new agreements open their topics, removed ones close them)."""

@@ -60,6 +60,8 @@ _FENCED = frozenset(
         KafkaError.FENCED_INSTANCE_ID,  # a consumer of the same instance joined the group
     }
 )
+# How librdkafka words those codes, as the cause inside a fatal error's text.
+_FENCED_TEXTS = tuple(KafkaError(code).str() for code in _FENCED)
 # Consumer errors that are no failure of ours: a source topic not created yet (found by the
 # 5 s metadata refresh once it is), the end of a partition.
 _QUIET = frozenset(
@@ -104,7 +106,11 @@ def failure(error: KafkaException | KafkaError) -> Exception:
     code, text = err.code(), f"{err.name()}: {err.str()}"
     if code in _FENCED:
         return Fenced(text)
-    if err.fatal():
+    if err.fatal() or code == KafkaError._FATAL:
+        # librdkafka reports a fatal error as _FATAL (a consumed message's error without the
+        # fatal flag), its cause only in the text
+        if any(cause in text for cause in _FENCED_TEXTS):
+            return Fenced(text)
         return KafkaFailure(text, fatal=True)
     if code in _UNREACHABLE:
         return BrokerUnreachable(text)
@@ -330,6 +336,8 @@ class TransactionalProducer:
             }
         )
         self._open = False  # a transaction begun and not yet committed or aborted
+        self.transactional_id = transactional_id
+        self.committed = 0  # transactions committed
         self.sender = attach_sender(self._producer, transactional_id) if native else None
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -373,6 +381,7 @@ class TransactionalProducer:
         producer.send_offsets_to_transaction(positions, group_metadata, TIMEOUT_S)
         producer.commit_transaction(TIMEOUT_S)
         self._open = False
+        self.committed += 1
 
     def _queue(self, records: list[tuple]) -> None:
         produce = self._producer.produce  # bound once: called per record

@@ -86,6 +86,10 @@ class RouterConfig:
     # Latency: how long the producer waits to fill a batch, how long the broker holds a fetch
     # when there is no data (it answers at once when there is).
     linger_ms: float = 5.0
+    # Transactional producers taking turns: a transaction begun right after its predecessor
+    # committed on the same producer waits for that one's markers (the coordinator answers
+    # CONCURRENT_TRANSACTIONS, librdkafka retries after 20 ms); on the other it need not.
+    producers: int = 2
     fetch_wait_ms: int = 50
     watch_interval: float = 2.0
     retry_backoff: float = 1.0
@@ -121,6 +125,7 @@ class RouterConfig:
             "late_after_s": settings.quality_late_after_s,
             "max_batch": settings.router_max_batch,
             "native_produce": settings.router_native_produce,
+            "producers": settings.router_producers,
             "workers": default_workers()
             if settings.router_workers is None
             else settings.router_workers,
@@ -181,7 +186,8 @@ class Router:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._consumer: RouterConsumer | None = None
-        self._producer: TransactionalProducer | None = None
+        self._producers: list[TransactionalProducer] = []
+        self._turn = 0  # the producer of the next transaction
         self._transactional_id = config.transactional_id
         self._loop: asyncio.AbstractEventLoop | None = None
         self._group_metadata: dict[str, Any] = {}  # of groups other than ours (the replay's)
@@ -248,21 +254,35 @@ class Router:
         self._transactional_id = transactional_id or cfg.transactional_id
         await self._start_producer()
 
+    @property
+    def _producer(self) -> TransactionalProducer | None:
+        """The producer whose turn it is (the next transaction's)."""
+        return self._producers[self._turn] if self._producers else None
+
     async def _start_producer(self) -> None:
-        """A transactional producer; starting it fences an older one with the same id."""
+        """The transactional producers (ids ``<name>``, ``<name>.1``, ...); starting them
+        fences older ones with the same ids (a crashed instance's)."""
         cfg = self.config
         self._loop = asyncio.get_running_loop()
-        self._producer = TransactionalProducer(
-            cfg.bootstrap,
-            cfg.security,
-            self._transactional_id,
-            linger_ms=cfg.linger_ms,
-            batch_bytes=MAX_BATCH_BYTES,
-            on_error=self._from_client,
-            native=cfg.native_produce,
-        )
-        metrics.NATIVE_SENDER.set(1 if self._producer.sender is not None else 0)
-        await self._producer.start()
+        ids = [self._transactional_id] + [
+            f"{self._transactional_id}.{n}" for n in range(1, max(1, cfg.producers))
+        ]
+        self._producers = [
+            TransactionalProducer(
+                cfg.bootstrap,
+                cfg.security,
+                tid,
+                linger_ms=cfg.linger_ms,
+                batch_bytes=MAX_BATCH_BYTES,
+                on_error=self._from_client,
+                native=cfg.native_produce,
+            )
+            for tid in ids
+        ]
+        self._turn = 0
+        native = all(p.sender is not None for p in self._producers)
+        metrics.NATIVE_SENDER.set(1 if native else 0)
+        await asyncio.gather(*(p.start() for p in self._producers))
 
     async def start(self) -> None:
         cfg = self.config
@@ -278,7 +298,7 @@ class Router:
             metadata_refresh_ms=5_000,
             on_assign=self._assigned,
             on_revoke=self._revoked,
-            on_error=self._from_client,
+            on_error=self._from_consumer,
         )
         await self.broker.start(cfg.bootstrap, cfg.security)
         announce(self._engine)
@@ -298,8 +318,8 @@ class Router:
         if self._consumer:
             with contextlib.suppress(Exception):
                 await self._consumer.close()
-        if self._producer:
-            await self._producer.close()
+        for producer in self._producers:
+            await producer.close()
         if self._workers:
             await self._workers.stop()
         await self._registry.aclose()
@@ -349,18 +369,27 @@ class Router:
         with contextlib.suppress(Exception):  # its failure is the loop's to handle
             asyncio.run_coroutine_threadsafe(self.quiesce(), loop).result()
 
-    def _from_client(self, error: Exception) -> None:
+    def _from_client(self, error: Exception, consumer: bool = False) -> None:
         """An error librdkafka reported by itself (in one of its client's threads)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._client_error, error)
+            loop.call_soon_threadsafe(self._client_error, error, consumer)
 
-    def _client_error(self, error: Exception) -> None:
+    def _from_consumer(self, error: Exception) -> None:
+        self._from_client(error, consumer=True)
+
+    def _client_error(self, error: Exception, consumer: bool = False) -> None:
         if isinstance(error, Fenced):  # another router runs as this instance: it takes over
             log.critical(
                 "another router runs with the same instance name; stopping this one",
                 extra={"transactional_id": self._transactional_id, "error": str(error)},
             )
+            self.stop()
+            return
+        if consumer and isinstance(error, KafkaFailure) and error.fatal:
+            # the consumer is unusable (librdkafka's fatal errors): stop, to be started anew,
+            # rather than run on without reading
+            log.critical("the consumer failed for good; stopping", extra={"error": str(error)})
             self.stop()
             return
         if self.broker.report(error):  # the outage is logged once, the rest counted
@@ -523,8 +552,11 @@ class Router:
                     continue
                 try:
                     batch = await consumer.fetch(self.config.max_batch, self.config.poll_ms / 1000)
+                except Fenced as error:  # our static membership: another took it
+                    self._client_error(error, consumer=True)
+                    continue
                 except RETRIED as error:  # the fetch itself (rare: librdkafka retries)
-                    self._client_error(error)
+                    self._client_error(error, consumer=True)
                     await asyncio.sleep(self.config.retry_backoff)
                     continue
                 if batch:
@@ -610,7 +642,7 @@ class Router:
         while not commit.done():
             try:
                 more = await self._consumer.fetch(limit, ARRIVAL_WAIT_S)
-            except RETRIED:  # the loop's next fetch meets it again, and says so
+            except (Fenced, *RETRIED):  # the loop's next fetch meets it again, and says so
                 return {}
             if more := self._ours(more):
                 return more
@@ -665,7 +697,7 @@ class Router:
             work.append((source, core, records))
         name, serde, accounting = self.config.name, self._serde, self.accounting
         # The core produces its deliveries itself when it could borrow the producer.
-        lazy = self._producer is not None and self._producer.sender is not None
+        lazy = bool(self._producers) and all(p.sender is not None for p in self._producers)
 
         def route_all() -> Outcome:
             outcome = Outcome()
@@ -713,7 +745,7 @@ class Router:
             await inflight.task
         except Fenced:
             log.critical(
-                "another router runs with the same transactional id; stopping this one",
+                "another router runs with the same instance name; stopping this one",
                 extra={"transactional_id": self._transactional_id},
             )
             raise
@@ -739,10 +771,9 @@ class Router:
             await self._renew_producer()
 
     async def _renew_producer(self) -> None:
-        """After a fatal error (librdkafka's producer is unusable then): a new one."""
+        """After a fatal error (librdkafka's producer is unusable then): new ones."""
         log.error("the transactional producer failed for good; starting a new one")
-        old = self._producer
-        if old is not None:
+        for old in self._producers:
             await old.close()
         await self._start_producer()
 
@@ -837,6 +868,9 @@ class Router:
                 (cfg.quality_topic, key, encode(quality_id, summary), None)
                 for key, summary in staged.records
             )
+        # The next transaction is the other producer's, whatever becomes of this one; one
+        # transaction at a time, so the group's offsets are committed in order.
+        self._turn = (self._turn + 1) % len(self._producers)
         try:
             # librdkafka partitions by key (murmur2, as Kafka's Java client) and batches in C.
             await producer.transact(outcome.deliveries, outcome.batches, tail, offsets, metadata)

@@ -372,6 +372,67 @@ async def test_what_arrives_while_a_commit_is_in_flight_joins_the_next_transacti
     assert len(ids) == arrivals + 1 and max(ids.values()) == 1
 
 
+async def test_transactions_take_turns_on_the_instances_producers(world):
+    """Each transaction goes to the next of the instance's producers (``<name>``,
+    ``<name>.1``): one begun at once after the one before need not wait on the broker for
+    that one's completion. Still one at a time, so the offsets are committed in order."""
+    world.agree("statistik", STATISTIK)
+    total = 500
+    await asyncio.to_thread(world.produce, [resident(i) for i in range(total)])
+    async with running(world, max_batch=50, producers=2) as router:
+        delivered = await read(world, world.delivery_topic("statistik"), total, settle=1)
+        producers = router._producers
+        name = router.config.transactional_id
+        assert [p.transactional_id for p in producers] == [name, f"{name}.1"]
+        counts = [p.committed for p in producers]
+        assert sum(counts) == router.committed_batches >= total // 50
+        assert abs(counts[0] - counts[1]) <= 1, counts  # strictly in turn
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == total and max(ids.values()) == 1
+    positions = [int(i.rsplit(b"/", 1)[-1]) for i in ids]
+    assert positions == sorted(positions)  # in the source's order, across the producers
+
+
+def test_a_second_process_with_the_same_instance_name_takes_over(world):
+    """A second `hub router run` with the same instance name fences the first (every one of
+    its transactional ids and its static membership): the first stops, logged as critical,
+    the second goes on; each event delivered once."""
+    world.agree("statistik", STATISTIK)
+    secret = world.root / "secret"
+    secret.write_bytes(SECRET)
+    env = {**os.environ, **world.env(), "HUB_SECRET_FILE": str(secret), "HUB_LOG_FORMAT": "json"}
+    logs = [world.root / "first.log", world.root / "second.log"]
+    cmd = [sys.executable, "-m", "hub", "router", "run"]
+    first = subprocess.Popen(cmd, env=env, cwd=world.root, stdout=logs[0].open("wb"), stderr=-2)
+    second = None
+    topic = world.delivery_topic("statistik")
+    try:
+        world.produce([resident(i) for i in range(100)])
+        assert len(world.read(topic, 100, timeout=60, settle=0)) == 100, logs[0].read_text()
+        second = subprocess.Popen(
+            cmd, env=env, cwd=world.root, stdout=logs[1].open("wb"), stderr=-2
+        )
+        world.produce([resident(i) for i in range(100, 200)])
+        try:
+            first.wait(90)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"the first did not stop:\n{logs[0].read_text()}\n--\n{logs[1].read_text()}"
+            ) from None
+        world.produce([resident(i) for i in range(200, 300)])
+        delivered = world.read(topic, 300, timeout=90, settle=2)
+        assert second.poll() is None, logs[1].read_text()
+    finally:
+        for router in (first, second):
+            if router is not None and router.poll() is None:
+                router.send_signal(signal.SIGTERM)
+                router.wait(30)
+    said = logs[0].read_text()
+    assert "another router runs with the same instance name" in said, said
+    ids = Counter(dict(m.headers())["ce_hubdelivery"] for m in delivered)
+    assert len(ids) == 300 and max(ids.values()) == 1
+
+
 async def test_a_killed_routing_process_is_replaced_and_nothing_is_lost(world):
     world.agree("statistik", STATISTIK)
     total = 2000
