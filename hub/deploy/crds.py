@@ -4,13 +4,17 @@ Strimzi publishes its CRDs in the test jar of ``io.strimzi:api`` on Maven Centra
 (``crds/v1beta2/04x-Crd-*.yaml``). The ``openAPIV3Schema`` of the ``v1beta2`` version of the
 kinds the hub uses, without descriptions, is vendored beside this module; regenerate it with
 
-    mvn -q dependency:get -Dartifact=io.strimzi:api:0.49.0:jar:tests -Dtransitive=false
-    python -m hub.deploy.crds ~/.m2/repository/io/strimzi/api/0.49.0/api-0.49.0-tests.jar
+    python -m hub.deploy.crds
+
+(which fetches the jar with ``mvn dependency:get`` into ``~/.m2`` first, or reads the jar given
+as its argument).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -62,12 +66,37 @@ def document(schemas: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def tests_jar() -> Path:
+    """Where Maven keeps the test jar of ``io.strimzi:api``."""
+    v = STRIMZI_VERSION
+    return Path.home() / f".m2/repository/io/strimzi/api/{v}/api-{v}-tests.jar"
+
+
+def fetch_tests_jar(timeout: float = 300) -> Path:
+    """The test jar, fetched from Maven Central with ``mvn`` unless already there."""
+    jar = tests_jar()
+    if jar.is_file():
+        return jar
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise FileNotFoundError(f"{jar} is not there and mvn is not installed to fetch it")
+    artifact = f"-Dartifact=io.strimzi:api:{STRIMZI_VERSION}:jar:tests"
+    cmd = [mvn, "-B", "-q", "dependency:get", artifact, "-Dtransitive=false"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0 or not jar.is_file():
+        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "ERROR" in ln]
+        cause = lines[0] if lines else f"mvn exited with {result.returncode}"
+        raise FileNotFoundError(f"fetching {jar.name} from Maven Central failed: {cause}")
+    return jar
+
+
 def vendored() -> dict[str, Any]:
     """``{kind: schema}`` as vendored."""
     return json.loads(VENDORED.read_text(encoding="utf-8"))["schemas"]
 
 
 if __name__ == "__main__":
-    text = json.dumps(document(extract(Path(sys.argv[1]))), sort_keys=True, separators=(",", ":"))
+    jar = Path(sys.argv[1]) if len(sys.argv) > 1 else fetch_tests_jar()
+    text = json.dumps(document(extract(jar)), sort_keys=True, separators=(",", ":"))
     VENDORED.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {VENDORED}")
