@@ -71,9 +71,10 @@ from hub.topics import TopicSpec, ensure_topics  # noqa: E402
 SECRET = b"bench-master-secret-0123456789abcdef"
 LAG_FIRST_ID = 10_000_000  # events of the lag phase have ce_id from here on
 # The first second of a lag phase is a warm-up, reported apart (warmup_max_ms): the router,
-# started 5 s before and idle, meets its first events (the writer schema fetched from the
-# registry, the first transaction's partitions added); that start (0.1-0.5 s, once) is not
-# the steady lag the target is about, and in a 20 s phase it alone set the p99.
+# started 5 s before and idle, meets its first events and does what it does once (fetching
+# their writer schema, adding partitions to each producer's first transaction); that start
+# (lags up to 0.5 s in its first 0.25 s) is not the steady lag the target is about, and in a
+# 20 s phase it alone set the p99 of most runs.
 WARMUP_S = 1.0
 AGREEMENTS = {
     "ordnungsamt": """\
