@@ -188,6 +188,7 @@ class Router:
         self._consumer: RouterConsumer | None = None
         self._producers: list[TransactionalProducer] = []
         self._turn = 0  # the producer of the next transaction
+        self._native_sender = False
         self._transactional_id = config.transactional_id
         self._loop: asyncio.AbstractEventLoop | None = None
         self._group_metadata: dict[str, Any] = {}  # of groups other than ours (the replay's)
@@ -280,8 +281,9 @@ class Router:
             for tid in ids
         ]
         self._turn = 0
-        native = all(p.sender is not None for p in self._producers)
-        metrics.NATIVE_SENDER.set(1 if native else 0)
+        # the core produces its deliveries itself only where every producer lent it its handle
+        self._native_sender = all(p.sender is not None for p in self._producers)
+        metrics.NATIVE_SENDER.set(1 if self._native_sender else 0)
         await asyncio.gather(*(p.start() for p in self._producers))
 
     async def start(self) -> None:
@@ -697,7 +699,7 @@ class Router:
             work.append((source, core, records))
         name, serde, accounting = self.config.name, self._serde, self.accounting
         # The core produces its deliveries itself when it could borrow the producer.
-        lazy = bool(self._producers) and all(p.sender is not None for p in self._producers)
+        lazy = self._native_sender
 
         def route_all() -> Outcome:
             outcome = Outcome()

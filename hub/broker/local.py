@@ -32,6 +32,7 @@ from hub.broker.security import (
     write_state,
 )
 from hub.credentials import Credentials, CredentialStore, new_password, write_private
+from hub.maven import MavenError, mvn
 
 HOST = "127.0.0.1"
 MIN_JAVA = 17
@@ -133,27 +134,20 @@ class LocalBroker:
         digest = hashlib.sha256(pom.read_bytes()).hexdigest()
         if stamp.is_file() and stamp.read_text() == digest:
             return self.lib_dir
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise BrokerError(
-                "mvn not found: install Maven (e.g. apt-get install maven) to fetch the Kafka broker"
-            )
         tmp = self.lib_dir.with_name("lib.partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        cmd = [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={tmp}",
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
-            lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "ERROR" in ln]
-            cause = lines[0] if lines else f"mvn exited with {result.returncode}"
-            raise BrokerError(f"fetching Kafka from Maven Central failed: {cause}")
+        try:
+            mvn(
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp}",
+                what="the Kafka broker",
+            )
+        except MavenError as error:
+            raise BrokerError(str(error)) from None
+        if not any(tmp.glob("kafka_2.13-*.jar")):
+            raise BrokerError(f"fetching the Kafka broker from Maven Central left no jar in {tmp}")
         shutil.rmtree(self.lib_dir, ignore_errors=True)
         tmp.rename(self.lib_dir)
         stamp.write_text(digest)

@@ -13,14 +13,14 @@ as its argument).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from hub.maven import MavenError, mvn
 
 STRIMZI_VERSION = "0.49.0"
 API_VERSION = "v1beta2"
@@ -77,16 +77,13 @@ def fetch_tests_jar(timeout: float = 300) -> Path:
     jar = tests_jar()
     if jar.is_file():
         return jar
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise FileNotFoundError(f"{jar} is not there and mvn is not installed to fetch it")
     artifact = f"-Dartifact=io.strimzi:api:{STRIMZI_VERSION}:jar:tests"
-    cmd = [mvn, "-B", "-q", "dependency:get", artifact, "-Dtransitive=false"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if result.returncode != 0 or not jar.is_file():
-        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "ERROR" in ln]
-        cause = lines[0] if lines else f"mvn exited with {result.returncode}"
-        raise FileNotFoundError(f"fetching {jar.name} from Maven Central failed: {cause}")
+    try:
+        mvn("dependency:get", artifact, "-Dtransitive=false", what=jar.name, timeout=timeout)
+    except MavenError as error:
+        raise FileNotFoundError(str(error)) from None
+    if not jar.is_file():
+        raise FileNotFoundError(f"mvn fetched {jar.name} but it is not at {jar}")
     return jar
 
 
