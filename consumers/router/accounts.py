@@ -12,7 +12,7 @@ not days. The window starts empty after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +70,9 @@ def _millis(moment: datetime) -> int:
 
 @dataclass
 class _Window:
+    """The specification of ``hub_core.SeenIds``, which the ledger uses where it is built."""
+
+    limit: int
     current: set[int] = field(default_factory=set)
     previous: set[int] = field(default_factory=set)
 
@@ -79,6 +82,21 @@ class _Window:
         new = unique - self.current - self.previous
         return len(ids) - len(new), new
 
+    def admit(self, new: set[int]) -> None:
+        """The batch that found ``new`` committed: remember them; a full generation turns over."""
+        self.current |= new
+        if len(self.current) > self.limit:
+            self.previous, self.current = self.current, set()
+
+
+def _window_type() -> Callable[[int], Any]:
+    """The native window if the core is built (set operations per event, off Python)."""
+    try:
+        from hub_core import SeenIds
+    except ImportError:
+        return _Window
+    return SeenIds
+
 
 @dataclass
 class Staged:
@@ -86,15 +104,16 @@ class Staged:
 
     records: list[tuple[bytes, dict[str, Any]]]
     state: dict[tuple[str, str, int], Figures]
-    seen: dict[tuple[str, int], set[int]]
+    seen: dict[tuple[str, int], Any]  # the new fingerprints, for ``admit``
     added: dict[str, Figures]  # per data set: what this batch adds (for the counters)
 
 
 class QualityLedger:
-    def __init__(self, window: int = WINDOW) -> None:
+    def __init__(self, window: int = WINDOW, *, native: bool = True) -> None:
         self.window = window
         self.state: dict[tuple[str, str, int], Figures] = {}
-        self._windows: dict[tuple[str, int], _Window] = {}
+        self._windows: dict[tuple[str, int], Any] = {}
+        self._new_window = _window_type() if native else _Window
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> None:
         """The summaries of ``hub.quality`` (read to its end; the last per key holds)."""
@@ -104,12 +123,12 @@ class QualityLedger:
     def stage(self, quality: Mapping[tuple[str, int], Measured], now: datetime) -> Staged:
         records: list[tuple[bytes, dict[str, Any]]] = []
         state: dict[tuple[str, str, int], Figures] = {}
-        seen: dict[tuple[str, int], set[int]] = {}
+        seen: dict[tuple[str, int], Any] = {}
         added: dict[str, Figures] = {}
         for (topic, partition), measured in quality.items():
             batch = Figures()
             batch.add(measured.figures)
-            window = self._windows.get((topic, partition)) or _Window()
+            window = self._window((topic, partition))
             batch.duplicates, seen[(topic, partition)] = window.duplicates(measured.ids)
             day = day_of(measured.last_timestamp)
             key = (topic, day, partition)
@@ -127,7 +146,10 @@ class QualityLedger:
         """The staged batch committed: its summaries and fingerprints hold."""
         self.state.update(staged.state)
         for where, new in staged.seen.items():
-            window = self._windows.setdefault(where, _Window())
-            window.current |= new
-            if len(window.current) > self.window:
-                window.previous, window.current = window.current, set()
+            self._window(where).admit(new)
+
+    def _window(self, where: tuple[str, int]) -> Any:
+        window = self._windows.get(where)
+        if window is None:
+            window = self._windows[where] = self._new_window(self.window)
+        return window

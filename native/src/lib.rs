@@ -17,11 +17,14 @@ pub mod pyfmt;
 pub mod records;
 pub mod route;
 pub mod schema;
+pub mod seen;
 pub mod sender;
 pub mod transforms;
 pub mod tz;
 pub mod value;
 
+#[cfg(feature = "python")]
+mod pyseen;
 #[cfg(feature = "python")]
 mod pysend;
 #[cfg(feature = "python")]

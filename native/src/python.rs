@@ -668,6 +668,7 @@ fn _h3_cell(lat: f64, lon: f64, res: u8) -> PyResult<String> {
 fn hub_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySource>()?;
     crate::pysend::register(m)?;
+    crate::pyseen::register(m)?;
     m.add("Refused", m.py().get_type::<Refused>())?;
     m.add_class::<PyDecoder>()?;
     m.add("AvroError", m.py().get_type::<AvroError>())?;

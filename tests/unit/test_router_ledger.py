@@ -8,10 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import fastavro
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.router.accounts import QualityLedger
+from consumers.router.accounts import QualityLedger, _Window
+from consumers.router.engine import load_core
 from consumers.router.process import Measured, ReceiptPart
 from hub.quality.summary import Figures, combine, day_of, to_record
 from hub.receipts import (
@@ -26,6 +28,12 @@ from hub.receipts import (
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TS = int(NOW.timestamp() * 1000)
+NATIVE = pytest.param(
+    True,
+    id="native",
+    marks=pytest.mark.skipif(load_core() is None, reason="hub_core is not installed"),
+)
+ENGINES = pytest.mark.parametrize("native", [NATIVE, pytest.param(False, id="python")])
 HASHES = st.lists(st.none() | st.binary(min_size=HASH_BYTES, max_size=HASH_BYTES), max_size=4)
 
 
@@ -88,8 +96,9 @@ def measured(events: int, ids: list[int], **figures) -> Measured:
     return Measured(Figures(events=events, **figures), ids, TS)
 
 
-def test_a_staged_batch_counts_only_once_committed():
-    ledger = QualityLedger()
+@ENGINES
+def test_a_staged_batch_counts_only_once_committed(native):
+    ledger = QualityLedger(native=native)
     staged = ledger.stage({("t", 0): measured(3, [1, 2, 2], flagged=Counter(r=1))}, NOW)
     ((key, record),) = staged.records
     assert key == f"t/{day_of(TS)}/0".encode()
@@ -103,22 +112,48 @@ def test_a_staged_batch_counts_only_once_committed():
     assert (record["events"], record["duplicates"]) == (5, 2)  # 2 was seen in the last batch
 
 
-def test_a_restored_ledger_continues_the_counts():
-    ledger = QualityLedger()
+@ENGINES
+def test_a_restored_ledger_continues_the_counts(native):
+    ledger = QualityLedger(native=native)
     ledger.apply(ledger.stage({("t", 0): measured(4, [])}, NOW))
     state = [to_record("t", day, p, f, NOW) for (_, day, p), f in ledger.state.items()]
-    restored = QualityLedger()
+    restored = QualityLedger(native=native)
     restored.restore(state)
     ((_, record),) = restored.stage({("t", 0): measured(1, [])}, NOW).records
     assert record["events"] == 5
 
 
-def test_the_window_forgets_after_two_generations():
-    ledger = QualityLedger(window=2)
+@ENGINES
+def test_the_window_forgets_after_two_generations(native):
+    ledger = QualityLedger(window=2, native=native)
     for ids in ([1, 2, 3], [4, 5, 6], [7, 8, 9]):
         ledger.apply(ledger.stage({("t", 0): measured(3, ids)}, NOW))
     ((_, record),) = ledger.stage({("t", 0): measured(1, [1])}, NOW).records
     assert record["duplicates"] == 0
+
+
+@pytest.mark.skipif(load_core() is None, reason="hub_core is not installed (make install)")
+@given(
+    st.integers(0, 8),
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 12), max_size=12), st.booleans()
+        ),
+        max_size=12,
+    ),
+)
+def test_the_native_window_counts_as_its_specification(limit, batches):
+    """hub_core.SeenIds equals _Window: the same duplicates per batch, whether or not a batch
+    committed (``admit``), through generations turning over."""
+    from hub_core import SeenIds
+
+    spec, native = _Window(limit), SeenIds(limit)
+    for ids, committed in batches:
+        (expected, new), (got, fresh) = spec.duplicates(ids), native.duplicates(ids)
+        assert (got, len(fresh)) == (expected, len(new))
+        if committed:
+            spec.admit(new)
+            native.admit(fresh)
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50)), max_size=20))

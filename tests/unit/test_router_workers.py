@@ -16,7 +16,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from test_router_core import NOW, TOPIC, FakeEvent, make_source, resident
 
 from consumers.router import runtime
-from consumers.router.metrics import observe_many
+from consumers.router.engine import load_core
+from consumers.router.metrics import observe_lags, observe_many
 from consumers.router.process import Outcome, route_events
 from consumers.router.routes import RoutingTable
 from consumers.router.workers import RouteWorkers, TableSpec, WorkerDied, WorkerError
@@ -150,6 +151,32 @@ def test_observe_many_records_what_observe_records(values):
     assert [s[:2] for s in observed] == [s[:2] for s in bulk]
     for (_, _, a), (_, _, b) in zip(observed, bulk, strict=True):
         assert a == pytest.approx(b)
+
+
+@pytest.mark.skipif(load_core() is None, reason="hub_core is not installed (make install)")
+@given(
+    st.floats(0, 1e10, allow_nan=False),
+    st.lists(st.floats(-1e10, 1e10, allow_nan=False) | st.sampled_from([0.0, 0.01, 0.1, 1.0])),
+)
+def test_native_lags_record_what_the_python_ones_record(now, times):
+    """hub_core.lag_buckets fills the histogram as observe_many does: the same bucket counts
+    (lags at a bound, negative lags as 0), the same sum."""
+    buckets = (0.01, 0.025, 0.1, 0.5, 1, 10, 300)
+    native, python = CollectorRegistry(), CollectorRegistry()
+    h1 = Histogram("lag", "l", buckets=buckets, registry=native)
+    h2 = Histogram("lag", "l", buckets=buckets, registry=python)
+    observe_lags(now, times, h1)
+    observe_lags(now, times, h2, native=False)
+
+    def samples(registry: CollectorRegistry) -> list:
+        (metric,) = registry.collect()
+        return [(s.name, s.labels, s.value) for s in metric.samples if s.name != "lag_created"]
+
+    got, expected = samples(native), samples(python)
+    assert [s for s in got if s[0] != "lag_sum"] == [s for s in expected if s[0] != "lag_sum"]
+    (got_sum,) = [s[2] for s in got if s[0] == "lag_sum"]
+    (expected_sum,) = [s[2] for s in expected if s[0] == "lag_sum"]
+    assert got_sum == pytest.approx(expected_sum, rel=1e-12, abs=1e-9)
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, 0), (2, 2), (3, 3), (64, 4)])
