@@ -68,8 +68,8 @@ _QUIET = frozenset(
     {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._PARTITION_EOF}
 )
 TIMEOUT_S = 30.0  # for the producer's blocking calls
-# The confluent-kafka major version whose Producer layout the core's Sender reads (its
-# librdkafka handle right after the object header).
+# The confluent-kafka major version whose layouts the core reads: the Producer's librdkafka
+# handle right after the object header (Sender), the consumed Message's fields (Intake).
 SENDER_CONFLUENT_MAJOR = "2."
 
 log = logging.getLogger("hub.router")
@@ -183,6 +183,7 @@ class RouterConsumer:
         on_assign: Callable[[set[TopicPartition]], None],
         on_revoke: Callable[[set[TopicPartition]], None],
         on_error: Callable[[Exception], None],
+        intake: bool = False,
     ) -> None:
         self._on_assign, self._on_revoke, self._on_error = on_assign, on_revoke, on_error
         self._consumer = Consumer(
@@ -214,6 +215,8 @@ class RouterConsumer:
         self.subscription: list[str] = []
         self.assignment: set[TopicPartition] = set()
         self._metadata: Any = None  # the group's metadata since the last rebalance
+        # The core gathers the consumed messages (no Python record per event), if it can.
+        self.intake = attach_intake() if intake else None
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -256,12 +259,21 @@ class RouterConsumer:
             messages = consume(1, timeout_s)
             if messages and max_records > 1:
                 messages += consume(max_records - 1, 0)
+        if self.intake is not None and messages:
+            try:
+                parts, errors = self.intake.gather(messages)
+            except ValueError as error:  # hub_core.Refused: Python builds the records
+                log.warning("consumed records are built in Python", extra={"reason": str(error)})
+                self.intake = None
+            else:
+                for message in errors:
+                    self._report(message.error())
+                return {TopicPartition(topic, p): arrived for topic, p, arrived in parts}
         batch: dict[TopicPartition, list] = {}
         for message in messages:
             error = message.error()
             if error is not None:
-                if error.code() not in _QUIET:
-                    self._on_error(failure(error))
+                self._report(error)
                 continue
             tp = TopicPartition(message.topic(), message.partition())
             records = batch.get(tp)
@@ -269,6 +281,10 @@ class RouterConsumer:
                 records = batch[tp] = []
             records.append(Record(message))
         return batch
+
+    def _report(self, error: KafkaError) -> None:
+        if error.code() not in _QUIET:
+            self._on_error(failure(error))
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         """Read ``tp`` again from ``offset``; records fetched before are dropped by librdkafka."""
@@ -445,6 +461,27 @@ def attach_sender(producer: Producer, client_id: str) -> Any | None:
         except hub_core.Refused as error:
             why = str(error)
     log.warning("deliveries are produced through Python", extra={"reason": why})
+    return None
+
+
+def attach_intake() -> Any | None:
+    """The native core's ``Intake`` for confluent-kafka's messages, or None (no core, another
+    confluent-kafka, librdkafka not found): then each record is built in Python, as before,
+    and the log says why once. The intake checks the layout it reads on every batch."""
+    try:
+        import hub_core
+    except ImportError:
+        return None
+    if not confluent_kafka.version().startswith(SENDER_CONFLUENT_MAJOR):
+        why = f"confluent-kafka {confluent_kafka.version()} (the intake reads 2.x)"
+    elif (library := loaded_librdkafka()) is None:
+        why = "no librdkafka among this process's libraries"
+    else:
+        try:
+            return hub_core.Intake(confluent_kafka.Message, str(library), Record)
+        except hub_core.Refused as error:
+            why = str(error)
+    log.warning("consumed records are built in Python", extra={"reason": why})
     return None
 
 

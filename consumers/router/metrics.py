@@ -35,6 +35,11 @@ NATIVE_SENDER = Gauge(
     "1 when the native core produces its deliveries into the router's producer itself "
     "(0: each is produced through Python).",
 )
+NATIVE_INTAKE = Gauge(
+    "hub_router_native_intake",
+    "1 when the native core reads the consumed messages itself "
+    "(0: a Python record is built for each).",
+)
 ENGINE_REFUSED = Gauge(
     "hub_router_engine_refused",
     "Agreements the native core refused to apply; they run on the Python engine.",

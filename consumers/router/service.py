@@ -301,7 +301,10 @@ class Router:
             on_assign=self._assigned,
             on_revoke=self._revoked,
             on_error=self._from_consumer,
+            # the native engine in this process reads the consumed messages itself
+            intake=self._engine.core is not None and not cfg.workers,
         )
+        metrics.NATIVE_INTAKE.set(1 if self._consumer.intake is not None else 0)
         await self.broker.start(cfg.bootstrap, cfg.security)
         announce(self._engine)
         await self._apply_table(await self.build_table())

@@ -24,6 +24,8 @@ pub mod tz;
 pub mod value;
 
 #[cfg(feature = "python")]
+mod pyintake;
+#[cfg(feature = "python")]
 mod pyseen;
 #[cfg(feature = "python")]
 mod pysend;

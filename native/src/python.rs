@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::Arc;
 
+use crate::pyintake::PyArrived;
 use crate::pysend::{Names, PyDeliveries};
 
 create_exception!(
@@ -148,6 +149,20 @@ impl PySource {
     /// The schema ids of `records`' values (Confluent framing) that the core does not know.
     fn unknown_ids(&self, py: Python<'_>, records: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         let mut out: Vec<u32> = Vec::new();
+        if let Ok(arrived) = records.downcast::<PyArrived>() {
+            let arrived = arrived.get();
+            for event in &arrived.events {
+                if let Some(b) = event.value.map(|v| arrived.bytes(v)) {
+                    if b.len() >= crate::route::HEADER_SIZE && b[0] == crate::route::MAGIC_BYTE {
+                        let id = u32::from_be_bytes(b[1..5].try_into().expect("4 bytes"));
+                        if !self.inner.knows_writer(id) && !out.contains(&id) {
+                            out.push(id);
+                        }
+                    }
+                }
+            }
+            return Ok(out);
+        }
         for record in records.try_iter()? {
             let value = record?.getattr(intern!(py, "value"))?;
             if let Ok(b) = value.downcast::<PyBytes>() {
@@ -233,7 +248,47 @@ impl PySource {
                 (at, b.len())
             })
         };
-        for record in records.try_iter()? {
+        let arrived = records.downcast::<PyArrived>().ok().map(|a| a.get());
+        if let Some(arrived) = arrived {
+            // Consumed by the intake: the bytes are in its buffer already.
+            for (i, event) in arrived.events.iter().enumerate() {
+                offsets.push(event.offset);
+                let mut envelope = Vec::new();
+                let (mut ce_id, mut flags) = (None, None);
+                let (start, _) = event.headers;
+                for (j, (name, value)) in arrived.headers_of(i).enumerate() {
+                    if measuring && (name == b"ce_id" || name == b"ce_hubquality") {
+                        let at = arrived.headers[start + j].1;
+                        if name == b"ce_id" {
+                            ce_id = at;
+                        } else {
+                            flags = at;
+                        }
+                    }
+                    let index = std::str::from_utf8(name)
+                        .ok()
+                        .and_then(|n| self.names.passthrough_index(n));
+                    if let Some(index) = index {
+                        envelope.push((index, value.map(<[u8]>::to_vec)));
+                    }
+                }
+                envelopes.push(envelope);
+                spans.push(Span {
+                    key: event.key,
+                    value: event.value,
+                    timestamp_ms: event.timestamp_ms,
+                    ce_id,
+                    flags,
+                });
+            }
+        }
+        // (an Arrived is never iterated: that would make a Python record of each event)
+        let iterated = if arrived.is_none() {
+            Some(records.try_iter()?)
+        } else {
+            None
+        };
+        for record in iterated.into_iter().flatten() {
             let record = record?;
             let key = bytes_of(&record.getattr(intern!(py, "key"))?, "key")?;
             let value = bytes_of(&record.getattr(intern!(py, "value"))?, "value")?;
@@ -267,6 +322,10 @@ impl PySource {
             });
         }
         let inner = &self.inner;
+        let buffer: &[u8] = match arrived {
+            Some(arrived) => &arrived.buffer,
+            None => &buffer,
+        };
         let out = py.allow_threads(|| {
             let slice = |s: Option<(usize, usize)>| s.map(|(at, n)| &buffer[at..at + n]);
             let events: Vec<EventIn<'_>> = spans
@@ -669,6 +728,7 @@ fn hub_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySource>()?;
     crate::pysend::register(m)?;
     crate::pyseen::register(m)?;
+    crate::pyintake::register(m)?;
     m.add("Refused", m.py().get_type::<Refused>())?;
     m.add_class::<PyDecoder>()?;
     m.add("AvroError", m.py().get_type::<AvroError>())?;

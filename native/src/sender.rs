@@ -136,7 +136,7 @@ pub struct Sender {
     api: Api,
 }
 
-unsafe fn symbol<T: Copy>(lib: *mut c_void, name: &str) -> Result<T, String> {
+pub(crate) unsafe fn symbol<T: Copy>(lib: *mut c_void, name: &str) -> Result<T, String> {
     let c = CString::new(name).expect("no NUL in a symbol name");
     let found = libc::dlsym(lib, c.as_ptr());
     if found.is_null() {

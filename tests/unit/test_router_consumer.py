@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import threading
 
-from consumers.router.kafka import RouterConsumer
+import pytest
+
+from consumers.router.engine import load_core
+from consumers.router.kafka import RouterConsumer, TopicPartition, attach_intake
 from hub.kafka import KafkaSecurity
 
 
@@ -50,3 +53,56 @@ async def test_the_metadata_is_asked_once_until_the_next_rebalance() -> None:
     assert await consumer.group_metadata() == "generation 3"
     assert await consumer.group_metadata() == "generation 3"
     assert len(client.asked_in) == 3
+
+
+class Message:
+    """Stands in for confluent-kafka's Message: not its type, so the intake refuses it."""
+
+    def __init__(self, offset: int) -> None:
+        self._offset = offset
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return "t"
+
+    def partition(self) -> int:
+        return 1
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return b"k"
+
+    def value(self) -> bytes:
+        return b"v"
+
+    def headers(self) -> list:
+        return [("ce_id", b"1")]
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_700_000_000_000)
+
+
+class Fetching(Client):
+    def consume(self, n: int, timeout: float) -> list[Message]:
+        return [Message(7), Message(8)] if timeout == 0 else []
+
+
+@pytest.mark.skipif(load_core() is None, reason="hub_core is not installed (make install)")
+def test_messages_the_intake_refuses_become_python_records(caplog) -> None:
+    consumer, _ = router_consumer()
+    consumer._consumer = Fetching()
+    consumer.intake = attach_intake()
+    assert consumer.intake is not None
+    batch = consumer._fetch(10, 0.0)
+    ((tp, records),) = batch.items()
+    assert tp == TopicPartition("t", 1)
+    assert [(r.offset, r.key, r.value, r.headers) for r in records] == [
+        (7, b"k", b"v", [("ce_id", b"1")]),
+        (8, b"k", b"v", [("ce_id", b"1")]),
+    ]
+    assert consumer.intake is None  # refused once, then Python builds the records
+    assert "consumed records are built in Python" in caplog.text
