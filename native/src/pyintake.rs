@@ -214,6 +214,9 @@ impl PyIntake {
             }
             // SAFETY: the fields hold the message's own references (or NULL): topic a str,
             // key and value bytes, headers a list of (str, bytes | None) once converted.
+            if fields.topic.is_null() {
+                return Err(refused("a message without a topic"));
+            }
             let topic = unsafe { Bound::from_borrowed_ptr(py, fields.topic) };
             let topic = topic.downcast::<PyString>()?;
             let at = match parts.iter().rposition(|p| {
