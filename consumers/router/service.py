@@ -617,7 +617,17 @@ class Router:
                     break
                 if events >= self.config.max_batch:
                     break
-                more = await self._arrivals(self.config.max_batch - events, commit)
+                limit = self.config.max_batch - events
+                if self._native is not None and self._workers is None:
+                    routed, more = await self._consumer.in_thread(
+                        self._arrivals_routed, limit, commit, revocations
+                    )
+                    for part, part_outcome in routed:
+                        batches.append(part)
+                        outcome.merge(part_outcome)
+                        events += sum(len(records) for records in part.values())
+                else:
+                    more = await self._arrivals(limit, commit)
                 if self._revocations != revocations or not more:
                     break
                 batches.append(more)
@@ -637,6 +647,10 @@ class Router:
             offsets = {
                 tp: records[-1].offset + 1 for part in batches for tp, records in part.items()
             }
+            if not self._consumer.knows_group_metadata:  # after a rebalance: asked now, in the
+                # consumer's thread, so that the commit does not ask while arrivals are fetched
+                with contextlib.suppress(*RETRIED):  # else the commit asks, and they give way
+                    await self._consumer.group_metadata()
             task = asyncio.create_task(self._commit_batch(outcome, offsets, events, started))
             self._inflight = _InFlight(tuple(batches), task, time.monotonic())
 
@@ -652,6 +666,51 @@ class Router:
             if more := self._ours(more):
                 return more
         return {}
+
+    def _arrivals_routed(
+        self, limit: int, commit: asyncio.Task, revocations: int
+    ) -> tuple[list[tuple[dict[TopicPartition, list], Outcome]], dict[TopicPartition, list]]:
+        """In the consumer's thread: the records that arrive before ``commit`` ends, each fetch
+        routed by the core as it comes (one hop to the thread for all of them, not two a fetch,
+        and no event waits for the loop). Returns them routed, and a batch fetched but left to
+        the loop (a writer schema the core does not know yet, a source it does not route, an
+        error, a revocation, a stop or reload), else {}. Called under the loop's lock: the
+        table does not change meanwhile."""
+        assert self._consumer is not None and self._native is not None
+        consumer, native = self._consumer, self._native
+        name, serde, lazy = self.config.name, self._serde, self._native_sender
+        routed: list[tuple[dict[TopicPartition, list], Outcome]] = []
+        # Task.done() read from this thread: the loop, idle while this runs, sets it. A commit
+        # that needs the group's metadata asks for it in this thread: then this ends first.
+        while limit > 0 and not commit.done() and consumer.knows_group_metadata:
+            if self._stop.is_set() or self._reload.is_set():
+                break
+            try:
+                batch = self._ours(consumer.fetch_now(limit, ARRIVAL_WAIT_S))
+            except (Fenced, *RETRIED):  # the loop's next fetch meets it again, and says so
+                break
+            if not batch:
+                continue
+            if self._revocations != revocations:
+                return routed, batch
+            work = []
+            for tp, records in batch.items():
+                if tp.topic not in self._table.sources:  # withdrawn since the fetch
+                    continue
+                core = native.sources.get(tp.topic)
+                if core is None or native.unknown_ids(tp.topic, records):
+                    return routed, batch
+                work.append((tp.topic, core, records))
+            now, outcome = datetime.now(UTC), Outcome()
+            try:
+                for topic, core, records in work:
+                    metrics.count(metrics.EVENTS_IN, [(topic, len(records))])
+                    outcome.merge(route_native(core, records, serde, now, name, lazy=lazy))
+            except Exception:  # the loop routes it again, and meets the error there
+                return routed, batch
+            routed.append((batch, outcome))
+            limit -= sum(len(records) for records in batch.values())
+        return routed, {}
 
     async def _route(self, batch: dict[TopicPartition, list], now: datetime) -> Outcome:
         if self._native is not None and self._workers is None:

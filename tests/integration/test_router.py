@@ -372,6 +372,40 @@ async def test_what_arrives_while_a_commit_is_in_flight_joins_the_next_transacti
     assert len(ids) == arrivals + 1 and max(ids.values()) == 1
 
 
+async def test_a_new_writer_schema_arriving_during_a_commit_is_learned_and_delivered(world):
+    """The arrivals of a commit in flight are routed by the core as they come; a record of a
+    writer schema it has not met yet (v2) goes back to the loop, which learns the schema and
+    routes it: all delivered once, in the source's order, none with the new personal field."""
+    world.agree("statistik", STATISTIK)
+    world.add_v2_with_phone()
+    first_commit = asyncio.Event()
+    phone = CANARY["phone"]
+    async with running(world) as router:
+        commit = router.commit
+
+        async def slow_first(outcome, offsets, group):
+            if not first_commit.is_set():
+                first_commit.set()
+                await asyncio.sleep(3)  # the others arrive meanwhile
+            await commit(outcome, offsets, group)
+
+        router.commit = slow_first
+        await asyncio.to_thread(world.produce, [resident(0)], 1)
+        await asyncio.wait_for(first_commit.wait(), 60)
+        # each fetched apart: the loop routes the first, the core the next as it arrives
+        for first, version in ((1, 1), (51, 1), (101, 2), (151, 1)):
+            extra = {"phone": phone} if version == 2 else {}
+            batch = [resident(i, **extra) for i in range(first, first + 50)]
+            await asyncio.to_thread(world.produce, batch, version)
+            await asyncio.sleep(0.3)
+        delivered = await read(world, world.delivery_topic("statistik"), 201, settle=1)
+        assert router.committed_events == 201
+    assert all(phone.encode() not in m.value() for m in delivered)
+    ids = [dict(m.headers())["ce_hubdelivery"] for m in delivered]
+    positions = [int(i.rsplit(b"/", 1)[-1]) for i in ids]
+    assert len(set(ids)) == 201 and positions == sorted(positions)
+
+
 async def test_transactions_take_turns_on_the_instances_producers(world):
     """Each transaction goes to the next of the instance's producers (``<name>``,
     ``<name>.1``): one begun at once after the one before need not wait on the broker for
