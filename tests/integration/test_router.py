@@ -347,21 +347,28 @@ async def test_a_failed_commit_reads_both_batches_in_flight_again(world, workers
     assert len(ids) == total and max(ids.values()) == 1
 
 
+def slow_first_commit(router: Router, seconds: float) -> asyncio.Event:
+    """Hold the router's first commit for ``seconds`` (what arrives meanwhile is fetched and
+    routed while it is in flight); the event is set when that commit began."""
+    began, commit = asyncio.Event(), router.commit
+
+    async def slow_first(outcome, offsets, group):
+        if not began.is_set():
+            began.set()
+            await asyncio.sleep(seconds)
+        await commit(outcome, offsets, group)
+
+    router.commit = slow_first
+    return began
+
+
 async def test_what_arrives_while_a_commit_is_in_flight_joins_the_next_transaction(world):
     """Group commit: events produced while one transaction commits are fetched and routed
     meanwhile, and all go out in the one transaction after it (not one per fetch)."""
     world.agree("statistik", STATISTIK)
-    first_commit, arrivals = asyncio.Event(), 300
+    arrivals = 300
     async with running(world) as router:
-        commit = router.commit
-
-        async def slow_first(outcome, offsets, group):
-            if not first_commit.is_set():
-                first_commit.set()
-                await asyncio.sleep(2)  # the others arrive meanwhile
-            await commit(outcome, offsets, group)
-
-        router.commit = slow_first
+        first_commit = slow_first_commit(router, 2)
         await asyncio.to_thread(world.produce, [resident(0)])
         await asyncio.wait_for(first_commit.wait(), 60)
         for start in range(1, arrivals + 1, 100):  # three produce calls, three fetches at least
@@ -378,18 +385,9 @@ async def test_a_new_writer_schema_arriving_during_a_commit_is_learned_and_deliv
     routes it: all delivered once, in the source's order, none with the new personal field."""
     world.agree("statistik", STATISTIK)
     world.add_v2_with_phone()
-    first_commit = asyncio.Event()
     phone = CANARY["phone"]
     async with running(world) as router:
-        commit = router.commit
-
-        async def slow_first(outcome, offsets, group):
-            if not first_commit.is_set():
-                first_commit.set()
-                await asyncio.sleep(3)  # the others arrive meanwhile
-            await commit(outcome, offsets, group)
-
-        router.commit = slow_first
+        first_commit = slow_first_commit(router, 3)
         await asyncio.to_thread(world.produce, [resident(0)], 1)
         await asyncio.wait_for(first_commit.wait(), 60)
         # each fetched apart: the loop routes the first, the core the next as it arrives
