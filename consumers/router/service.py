@@ -33,7 +33,13 @@ from typing import Any
 from consumers.router import metrics
 from consumers.router.accounts import QualityLedger, receipt_bodies
 from consumers.router.audit import AUDIT_SCHEMA
-from consumers.router.engine import NativeTable, announce, route_native, select_engine
+from consumers.router.engine import (
+    NativeSource,
+    NativeTable,
+    announce,
+    route_native,
+    select_engine,
+)
 from consumers.router.kafka import (
     Fenced,
     KafkaFailure,
@@ -43,7 +49,12 @@ from consumers.router.kafka import (
     group_metadata_of,
 )
 from consumers.router.process import MAX_BATCH_BYTES, Accounting, Outcome, route_events
-from consumers.router.routes import RoutingTable, agreement_files, build_routing_table
+from consumers.router.routes import (
+    RoutingTable,
+    SourceRoutes,
+    agreement_files,
+    build_routing_table,
+)
 from consumers.router.runtime import default_workers
 from consumers.router.workers import RouteWorkers, WorkerDied
 from hub.agreements.history import agreement_bytes
@@ -678,7 +689,6 @@ class Router:
         table does not change meanwhile."""
         assert self._consumer is not None and self._native is not None
         consumer, native = self._consumer, self._native
-        name, serde, lazy = self.config.name, self._serde, self._native_sender
         routed: list[tuple[dict[TopicPartition, list], Outcome]] = []
         # Task.done() read from this thread: the loop, idle while this runs, sets it. A commit
         # that needs the group's metadata asks for it in this thread: then this ends first.
@@ -695,17 +705,15 @@ class Router:
                 return routed, batch
             work = []
             for tp, records in batch.items():
-                if tp.topic not in self._table.sources:  # withdrawn since the fetch
+                source = self._table.sources.get(tp.topic)
+                if source is None:  # withdrawn since the fetch
                     continue
                 core = native.sources.get(tp.topic)
                 if core is None or native.unknown_ids(tp.topic, records):
                     return routed, batch
-                work.append((tp.topic, core, records))
-            now, outcome = datetime.now(UTC), Outcome()
+                work.append((source, core, records))
             try:
-                for topic, core, records in work:
-                    metrics.count(metrics.EVENTS_IN, [(topic, len(records))])
-                    outcome.merge(route_native(core, records, serde, now, name, lazy=lazy))
+                outcome = self._route_work(work, datetime.now(UTC))
             except Exception:  # the loop routes it again, and meets the error there
                 return routed, batch
             routed.append((batch, outcome))
@@ -752,30 +760,31 @@ class Router:
             source = self._table.sources.get(tp.topic)
             if source is None:  # its agreements were withdrawn since the fetch
                 continue
-            metrics.count(metrics.EVENTS_IN, [(tp.topic, len(records))])
             core = native.sources.get(tp.topic)
             if core is None:  # every agreement on it was refused: the Python engine's
                 await self.learn_schemas(records)
             else:
                 await self._teach(native, tp.topic, native.unknown_ids(tp.topic, records))
             work.append((source, core, records))
+        return await asyncio.to_thread(self._route_work, work, now)
+
+    def _route_work(
+        self, work: list[tuple[SourceRoutes, NativeSource | None, list]], now: datetime
+    ) -> Outcome:
+        """``(source, core, records)`` routed in the calling thread: by the core, or by the
+        Python engine where ``core`` is None; every writer schema is known by now."""
         name, serde, accounting = self.config.name, self._serde, self.accounting
         # The core produces its deliveries itself when it could borrow the producer.
         lazy = self._native_sender
-
-        def route_all() -> Outcome:
-            outcome = Outcome()
-            for source, core, records in work:
-                if core is None:
-                    events = ((r, r) for r in records)
-                    outcome.merge(
-                        route_events(source, events, serde, now, name, accounting=accounting)
-                    )
-                else:
-                    outcome.merge(route_native(core, records, serde, now, name, lazy=lazy))
-            return outcome
-
-        return await asyncio.to_thread(route_all)
+        outcome = Outcome()
+        for source, core, records in work:
+            metrics.count(metrics.EVENTS_IN, [(source.topic, len(records))])
+            if core is None:
+                events = ((r, r) for r in records)
+                outcome.merge(route_events(source, events, serde, now, name, accounting=accounting))
+            else:
+                outcome.merge(route_native(core, records, serde, now, name, lazy=lazy))
+        return outcome
 
     async def _teach(self, native: NativeTable, topic: str, ids: list[int]) -> None:
         """Give the core (and the serde) the writer schemas of ``ids``."""
