@@ -10,6 +10,7 @@ tests build authenticates. Tests of access control create principals of their ow
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -60,6 +61,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """The root logger's handlers as they were before the test. A CLI command run in process
+    (typer's CliRunner) configures logging onto its own stderr, closed when the command
+    returns; a record logged later (an unclosed client's finaliser, in whichever test the
+    collector runs) then printed a "Logging error" traceback, and on CPython 3.11 that
+    traceback's ``ast.parse`` inside another ``ast.parse`` (typeguard's, importing feast)
+    failed the outer one: "AST constructor recursion depth mismatch" (python/cpython#106905)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
