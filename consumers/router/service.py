@@ -94,9 +94,13 @@ class RouterConfig:
     late_after_s: float = 3600.0
     max_batch: int = 5000
     poll_ms: int = 100
-    # Latency: how long the producer waits to fill a batch, how long the broker holds a fetch
-    # when there is no data (it answers at once when there is).
-    linger_ms: float = 5.0
+    # How long the producer waits to fill a batch, how long the broker holds a fetch when there
+    # is no data (it answers at once when there is). A transaction's commit sends what is queued
+    # at once (librdkafka's flush overrides linger.ms), so a long linger costs no latency: a
+    # transaction's deliveries leave in one request per partition at its commit, not in several
+    # small ones while it is queued (at 35k events/s, 5 alternated rounds: p99 median 123 ms
+    # with 5 ms, 91 ms with 500 ms). A full batch (batch.size) still leaves at once.
+    linger_ms: float = 500.0
     # Transactional producers taking turns: a transaction begun right after its predecessor
     # committed on the same producer waits for that one's markers (the coordinator answers
     # CONCURRENT_TRANSACTIONS, librdkafka retries after 20 ms); on the other it need not.
